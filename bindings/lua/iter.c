@@ -1,0 +1,121 @@
+/*
+ * iter.c - streaming iteration over every record.
+ *
+ *   for k, v in db:pairs() do ... end     -- to-be-closed: break frees it
+ *   for k, v in pairs(db) do ... end      -- __pairs: freed at exhaustion or by GC
+ *
+ * Each step is one cellar_iter_next; memory stays constant whatever the
+ * size of the database. The order is the core's hash order. The iteration is
+ * weakly consistent (see cellardb.h): the loop body may read and write the
+ * database, and keys present for the whole loop are seen exactly once.
+ *
+ * db:pairs() returns four values: next function, iterator object, nil, and
+ * the iterator object again as the generic for's closing value, so leaving
+ * the loop early (break, return, error) closes the core iterator at once.
+ * __pairs can return only three values (Lua truncates), so there an early
+ * exit leaves the iterator to the garbage collector.
+ *
+ * The iterator object keeps its db object alive (user value 1). Closing the
+ * db during the loop makes the next step raise CELLAR_ECLOSED.
+ */
+#include "lcellar.h"
+
+static int iter_close(lua_State *L)
+{
+    lcellar_iter *i = (lcellar_iter *)luaL_checkudata(L, 1, LCELLAR_ITER_MT);
+    if (i->it != NULL) {
+        cellar_iter *it = i->it;
+        i->it = NULL;
+        cellar_iter_close(it);
+    }
+    return 0;
+}
+
+/* The generic-for step: (iter, control) -> key, value | nil */
+static int iter_next(lua_State *L)
+{
+    lcellar_iter *i = (lcellar_iter *)luaL_checkudata(L, 1, LCELLAR_ITER_MT);
+    if (i->it == NULL)
+        return 0; /* exhausted (or closed): the loop ends */
+    lua_getiuservalue(L, 1, 1);
+    lcellar_db *d = (lcellar_db *)lua_touserdata(L, -1);
+    if (d != NULL && d->busy)
+        return lcellar_raise_msg(L, CELLAR_EBUSY,
+                                 "iterator used from inside a progress callback of its database");
+    const void *k, *v;
+    size_t klen, vlen;
+    int rc = cellar_iter_next(i->it, &k, &klen, &v, &vlen);
+    if (rc == CELLAR_ENOTFOUND) {
+        iter_close(L);
+        return 0;
+    }
+    if (rc != CELLAR_OK)
+        return lcellar_raise(L, rc);
+    /* k and v stay valid until the next call on the iterator. */
+    lua_pushlstring(L, (const char *)k, klen);
+    lua_pushlstring(L, (const char *)v, vlen);
+    return 2;
+}
+
+/* Push next, iter, nil (and iter as closing value if `closing`). */
+static int push_iteration(lua_State *L, int closing)
+{
+    lcellar_db *d = lcellar_checkdb(L, 1);
+    lua_pushcfunction(L, iter_next);
+    lcellar_iter *i = (lcellar_iter *)lua_newuserdatauv(L, sizeof *i, 1);
+    i->it = NULL;
+    luaL_setmetatable(L, LCELLAR_ITER_MT);
+    lua_pushvalue(L, 1);
+    lua_setiuservalue(L, -2, 1);
+    int rc = cellar_iter_open(&i->it, d->db);
+    if (rc != CELLAR_OK) {
+        i->it = NULL;
+        return lcellar_raise(L, rc);
+    }
+    lua_pushnil(L);
+    if (!closing)
+        return 3;
+    lua_pushvalue(L, -2);
+    return 4;
+}
+
+/* db:pairs() -> next, iter, nil, iter */
+static int db_pairs(lua_State *L)
+{
+    return push_iteration(L, 1);
+}
+
+/* __pairs(db) -> next, iter, nil */
+int lcellar_db_pairs_meta(lua_State *L)
+{
+    return push_iteration(L, 0);
+}
+
+static int iter_tostring(lua_State *L)
+{
+    lcellar_iter *i = (lcellar_iter *)luaL_checkudata(L, 1, LCELLAR_ITER_MT);
+    lua_pushstring(L, i->it ? "cellardb.iter (open)" : "cellardb.iter (closed)");
+    return 1;
+}
+
+static const luaL_Reg iter_meta[] = {
+    {"__gc", iter_close},
+    {"__close", iter_close},
+    {"__tostring", iter_tostring},
+    {NULL, NULL}
+};
+
+/* Register the iterator metatable and db:pairs. */
+void lcellar_iter_open(lua_State *L, int methods)
+{
+    luaL_newmetatable(L, LCELLAR_ITER_MT);
+    luaL_setfuncs(L, iter_meta, 0);
+    lua_newtable(L);
+    lua_pushcfunction(L, iter_close);
+    lua_setfield(L, -2, "close");
+    lua_setfield(L, -2, "__index");
+    lua_pop(L, 1);
+
+    lua_pushcfunction(L, db_pairs);
+    lua_setfield(L, methods, "pairs");
+}

@@ -1,0 +1,453 @@
+/*
+ * async.c - the asynchronous twins, run on the libuv thread pool.
+ *
+ * Each call copies its arguments into a work item on the JS thread (JS memory
+ * must not be touched from the pool), runs one cellar_* call in execute() on
+ * a pool thread, copies the thread's error detail there when it fails, and
+ * settles a promise in complete() back on the JS thread.
+ *
+ * The item holds a strong reference to its db (and txn) external, and counts
+ * itself in node_db.busy: close() during the call only marks the handle, and
+ * the last item to complete performs the real cellar_close, so the core never
+ * sees close race another call on the same handle. A transaction is marked
+ * busy while its commit or read runs, so the JS thread cannot use it then.
+ */
+#include "addon.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef enum work_kind {
+    W_GET, W_HAS, W_PUT, W_DEL, W_GET_MANY, W_PUT_MANY, W_SYNC, W_CHECKPOINT,
+    W_COMPACT, W_BACKUP, W_CHECK, W_TXN_GET, W_TXN_COMMIT
+} work_kind;
+
+typedef struct work {
+    napi_async_work w;
+    napi_deferred deferred;
+    addon_env *ae;
+    work_kind kind;
+    node_db *h;
+    napi_ref href;
+    node_txn *t;
+    napi_ref tref;
+    bytes k, v;       /* owned copies */
+    uint64_t ttl;
+    char *path;
+    cellar_slice *keys, *vals;
+    bytes *kh, *vh;
+    uint32_t n;
+    unsigned char *found;
+    void *out;        /* a value from cellar_get (cellar_free) */
+    size_t outlen;
+    problem_list pl;
+    uint64_t count;
+    int rc;
+    captured_error err;
+} work;
+
+static void work_free(napi_env env, work *w)
+{
+    bytes_free(&w->k);
+    bytes_free(&w->v);
+    free(w->path);
+    if (w->keys)
+        db_free_slices(w->kh, w->keys, w->n);
+    if (w->vals && w->kind == W_PUT_MANY)
+        db_free_slices(w->vh, w->vals, w->n);
+    if (w->vals && w->kind == W_GET_MANY) {
+        for (uint32_t i = 0; i < w->n; i++)
+            cellar_free((void *)w->vals[i].data);
+        free(w->vals);
+    }
+    free(w->found);
+    cellar_free(w->out);
+    problems_free(&w->pl);
+    if (w->href)
+        napi_delete_reference(env, w->href);
+    if (w->tref)
+        napi_delete_reference(env, w->tref);
+    free(w);
+}
+
+static int expected_rc(work_kind kind, int rc)
+{
+    if (rc == CELLAR_OK)
+        return 1;
+    if (rc == CELLAR_ENOTFOUND)
+        return kind == W_GET || kind == W_HAS || kind == W_DEL || kind == W_TXN_GET;
+    if (rc == CELLAR_ECORRUPT)
+        return kind == W_CHECK;
+    return 0;
+}
+
+/* Runs on a pool thread: cellar_* calls only, no napi. */
+static void execute(napi_env env, void *data)
+{
+    work *w = data;
+    cellar_db *db = w->h->db;
+    (void)env;
+    switch (w->kind) {
+    case W_GET:
+        w->rc = cellar_get(db, w->k.p, w->k.n, &w->out, &w->outlen);
+        break;
+    case W_HAS:
+        w->rc = cellar_exists(db, w->k.p, w->k.n);
+        break;
+    case W_PUT:
+        w->rc = w->ttl ? cellar_put_ttl(db, w->k.p, w->k.n, w->v.p, w->v.n, w->ttl)
+                       : cellar_put(db, w->k.p, w->k.n, w->v.p, w->v.n);
+        break;
+    case W_DEL:
+        w->rc = cellar_delete(db, w->k.p, w->k.n);
+        break;
+    case W_GET_MANY:
+        w->rc = cellar_get_many(db, w->n, w->keys, w->vals, w->found);
+        if (w->rc != CELLAR_OK)
+            memset(w->vals, 0, w->n * sizeof *w->vals); /* nothing to free */
+        break;
+    case W_PUT_MANY:
+        w->rc = cellar_put_many(db, w->n, w->keys, w->vals);
+        break;
+    case W_SYNC:
+        w->rc = cellar_sync(db);
+        break;
+    case W_CHECKPOINT:
+        w->rc = cellar_checkpoint(db);
+        break;
+    case W_COMPACT:
+        w->rc = cellar_compact(db, NULL, NULL);
+        break;
+    case W_BACKUP:
+        w->rc = cellar_backup(db, w->path, NULL, NULL);
+        break;
+    case W_CHECK:
+        w->rc = cellar_check(db, problems_report, NULL, &w->pl, &w->count);
+        break;
+    case W_TXN_GET:
+        w->rc = cellar_txn_get(w->t->txn, w->k.p, w->k.n, &w->out, &w->outlen);
+        break;
+    case W_TXN_COMMIT:
+        w->rc = cellar_txn_commit(w->t->txn);
+        break;
+    }
+    if (!expected_rc(w->kind, w->rc))
+        capture_error(&w->err, w->rc);
+}
+
+static napi_value result_value(napi_env env, work *w)
+{
+    switch (w->kind) {
+    case W_GET:
+    case W_TXN_GET:
+        if (w->rc == CELLAR_ENOTFOUND)
+            return js_undefined(env);
+        {
+            napi_value b = adopt_buffer(env, w->out, w->outlen);
+            w->out = NULL;
+            return b;
+        }
+    case W_HAS:
+    case W_DEL:
+        return js_bool(env, w->rc == CELLAR_OK);
+    case W_GET_MANY: {
+        napi_value arr = db_many_result(env, w->vals, w->found, w->n);
+        return arr;
+    }
+    case W_CHECK:
+        return problems_to_js(env, &w->pl, w->rc, w->count);
+    default:
+        return js_undefined(env);
+    }
+}
+
+/* Back on the JS thread. */
+static void complete(napi_env env, napi_status status, void *data)
+{
+    work *w = data;
+    if (w->t) {
+        w->t->busy = 0;
+        if (w->kind == W_TXN_COMMIT)
+            w->t->txn = NULL; /* the core freed it, committed or not */
+    }
+    if (status == napi_cancelled) {
+        captured_error e = { CELLAR_ECANCELED, 0, "async operation canceled" };
+        napi_reject_deferred(env, w->deferred, make_error(env, w->ae, &e));
+    } else if (expected_rc(w->kind, w->rc)) {
+        napi_value v = result_value(env, w);
+        if (v)
+            napi_resolve_deferred(env, w->deferred, v);
+        else {
+            napi_value exc = NULL;
+            napi_get_and_clear_last_exception(env, &exc);
+            napi_reject_deferred(env, w->deferred, exc ? exc : js_undefined(env));
+        }
+    } else {
+        napi_reject_deferred(env, w->deferred, make_error(env, w->ae, &w->err));
+    }
+    db_release(env, w->h);
+    napi_delete_async_work(env, w->w);
+    work_free(env, w);
+}
+
+/* Allocate an item for db argument argv0; NULL with an exception pending. */
+static work *work_new(napi_env env, addon_env *ae, napi_value dbv, work_kind kind)
+{
+    node_db *h = arg_db(env, ae, dbv, 1);
+    work *w;
+    if (!h)
+        return NULL;
+    w = calloc(1, sizeof *w);
+    if (!w) {
+        throw_cellar(env, ae, CELLAR_ENOMEM);
+        return NULL;
+    }
+    w->ae = ae;
+    w->kind = kind;
+    w->h = h;
+    if (napi_create_reference(env, dbv, 1, &w->href) != napi_ok) {
+        free(w);
+        return NULL;
+    }
+    return w;
+}
+
+/* Queue the item and hand back its promise (or throw and free it). */
+static napi_value work_start(napi_env env, work *w, const char *name)
+{
+    napi_value promise, res_name;
+    napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &res_name);
+    if (napi_create_promise(env, &w->deferred, &promise) != napi_ok ||
+        napi_create_async_work(env, NULL, res_name, execute, complete, w, &w->w) != napi_ok) {
+        work_free(env, w);
+        return NULL;
+    }
+    if (napi_queue_async_work(env, w->w) != napi_ok) {
+        /* The promise was never handed out: dropping it is enough. */
+        napi_delete_async_work(env, w->w);
+        work_free(env, w);
+        return NULL;
+    }
+    w->h->busy++;
+    if (w->t)
+        w->t->busy = 1;
+    return promise;
+}
+
+static int own_key(napi_env env, addon_env *ae, napi_value v, work *w)
+{
+    if (arg_key(env, ae, v, &w->k))
+        return -1;
+    if (bytes_own(&w->k)) {
+        throw_cellar(env, ae, CELLAR_ENOMEM);
+        return -1;
+    }
+    return 0;
+}
+
+/* getAsync / hasAsync / deleteAsync (db, key) */
+static napi_value key_call(napi_env env, napi_callback_info info, work_kind kind,
+                           const char *name)
+{
+    napi_value argv[2];
+    addon_env *ae = get_args(env, info, 2, argv, NULL);
+    work *w = ae ? work_new(env, ae, argv[0], kind) : NULL;
+    if (!w)
+        return NULL;
+    if (own_key(env, ae, argv[1], w)) {
+        work_free(env, w);
+        return NULL;
+    }
+    return work_start(env, w, name);
+}
+
+static napi_value fn_get(napi_env env, napi_callback_info info)
+{
+    return key_call(env, info, W_GET, "cellardb.get");
+}
+
+static napi_value fn_has(napi_env env, napi_callback_info info)
+{
+    return key_call(env, info, W_HAS, "cellardb.has");
+}
+
+static napi_value fn_del(napi_env env, napi_callback_info info)
+{
+    return key_call(env, info, W_DEL, "cellardb.delete");
+}
+
+/* putAsync(db, key, value, ttlMs) */
+static napi_value fn_put(napi_env env, napi_callback_info info)
+{
+    napi_value argv[4];
+    addon_env *ae = get_args(env, info, 4, argv, NULL);
+    work *w = ae ? work_new(env, ae, argv[0], W_PUT) : NULL;
+    napi_valuetype t;
+    if (!w)
+        return NULL;
+    napi_typeof(env, argv[3], &t);
+    if (own_key(env, ae, argv[1], w) ||
+        (t != napi_undefined && arg_u64(env, argv[3], "ttl must be a number of ms", &w->ttl)) ||
+        arg_value(env, ae, argv[2], 0, &w->v)) {
+        work_free(env, w);
+        return NULL;
+    }
+    if (bytes_own(&w->v)) {
+        work_free(env, w);
+        return throw_cellar(env, ae, CELLAR_ENOMEM);
+    }
+    return work_start(env, w, "cellardb.put");
+}
+
+static int own_slices(bytes *hold, cellar_slice *s, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        if (bytes_own(&hold[i]))
+            return -1;
+        s[i].data = hold[i].p;
+    }
+    return 0;
+}
+
+/* getManyAsync(db, keys[]) */
+static napi_value fn_get_many(napi_env env, napi_callback_info info)
+{
+    napi_value argv[2];
+    addon_env *ae = get_args(env, info, 2, argv, NULL);
+    work *w = ae ? work_new(env, ae, argv[0], W_GET_MANY) : NULL;
+    if (!w)
+        return NULL;
+    if (db_collect_slices(env, ae, argv[1], 0, &w->keys, &w->kh, &w->n)) {
+        work_free(env, w);
+        return NULL;
+    }
+    w->vals = calloc(w->n ? w->n : 1, sizeof *w->vals);
+    w->found = calloc(w->n ? w->n : 1, 1);
+    if (!w->vals || !w->found || own_slices(w->kh, w->keys, w->n)) {
+        work_free(env, w);
+        return throw_cellar(env, ae, CELLAR_ENOMEM);
+    }
+    return work_start(env, w, "cellardb.getMany");
+}
+
+/* putManyAsync(db, keys[], values[]) */
+static napi_value fn_put_many(napi_env env, napi_callback_info info)
+{
+    napi_value argv[3];
+    addon_env *ae = get_args(env, info, 3, argv, NULL);
+    work *w = ae ? work_new(env, ae, argv[0], W_PUT_MANY) : NULL;
+    uint32_t m = 0;
+    if (!w)
+        return NULL;
+    if (db_collect_slices(env, ae, argv[1], 0, &w->keys, &w->kh, &w->n)) {
+        work_free(env, w);
+        return NULL;
+    }
+    if (db_collect_slices(env, ae, argv[2], 1, &w->vals, &w->vh, &m)) {
+        w->vals = NULL;
+        work_free(env, w);
+        return NULL;
+    }
+    if (m != w->n) {
+        db_free_slices(w->vh, w->vals, m);
+        w->vals = NULL;
+        work_free(env, w);
+        return throw_type(env, "keys and values differ in length");
+    }
+    if (own_slices(w->kh, w->keys, w->n) || own_slices(w->vh, w->vals, w->n)) {
+        work_free(env, w);
+        return throw_cellar(env, ae, CELLAR_ENOMEM);
+    }
+    return work_start(env, w, "cellardb.putMany");
+}
+
+/* syncAsync / checkpointAsync / compactAsync / checkAsync (db) */
+static napi_value db_call(napi_env env, napi_callback_info info, work_kind kind,
+                          const char *name)
+{
+    napi_value argv[1];
+    addon_env *ae = get_args(env, info, 1, argv, NULL);
+    work *w = ae ? work_new(env, ae, argv[0], kind) : NULL;
+    return w ? work_start(env, w, name) : NULL;
+}
+
+static napi_value fn_sync(napi_env env, napi_callback_info info)
+{
+    return db_call(env, info, W_SYNC, "cellardb.sync");
+}
+
+static napi_value fn_checkpoint(napi_env env, napi_callback_info info)
+{
+    return db_call(env, info, W_CHECKPOINT, "cellardb.checkpoint");
+}
+
+static napi_value fn_compact(napi_env env, napi_callback_info info)
+{
+    return db_call(env, info, W_COMPACT, "cellardb.compact");
+}
+
+static napi_value fn_check(napi_env env, napi_callback_info info)
+{
+    return db_call(env, info, W_CHECK, "cellardb.check");
+}
+
+/* backupAsync(db, dest) */
+static napi_value fn_backup(napi_env env, napi_callback_info info)
+{
+    napi_value argv[2];
+    addon_env *ae = get_args(env, info, 2, argv, NULL);
+    work *w = ae ? work_new(env, ae, argv[0], W_BACKUP) : NULL;
+    if (!w)
+        return NULL;
+    if (arg_string(env, argv[1], "path must be a string", &w->path)) {
+        work_free(env, w);
+        return NULL;
+    }
+    return work_start(env, w, "cellardb.backup");
+}
+
+/* txnGetAsync(db, txn, key) / txnCommitAsync(db, txn) */
+static napi_value txn_call(napi_env env, napi_callback_info info, work_kind kind,
+                           const char *name)
+{
+    napi_value argv[3];
+    addon_env *ae = get_args(env, info, 3, argv, NULL);
+    work *w = ae ? work_new(env, ae, argv[0], kind) : NULL;
+    if (!w)
+        return NULL;
+    if (!(w->t = arg_txn(env, ae, argv[1])) ||
+        napi_create_reference(env, argv[1], 1, &w->tref) != napi_ok ||
+        (kind == W_TXN_GET && own_key(env, ae, argv[2], w))) {
+        w->t = NULL;
+        work_free(env, w);
+        return NULL;
+    }
+    return work_start(env, w, name);
+}
+
+static napi_value fn_txn_get(napi_env env, napi_callback_info info)
+{
+    return txn_call(env, info, W_TXN_GET, "cellardb.txnGet");
+}
+
+static napi_value fn_txn_commit(napi_env env, napi_callback_info info)
+{
+    return txn_call(env, info, W_TXN_COMMIT, "cellardb.txnCommit");
+}
+
+void register_async(napi_env env, napi_value exports, addon_env *ae)
+{
+    export_fn(env, exports, ae, "getAsync", fn_get);
+    export_fn(env, exports, ae, "hasAsync", fn_has);
+    export_fn(env, exports, ae, "putAsync", fn_put);
+    export_fn(env, exports, ae, "delAsync", fn_del);
+    export_fn(env, exports, ae, "getManyAsync", fn_get_many);
+    export_fn(env, exports, ae, "putManyAsync", fn_put_many);
+    export_fn(env, exports, ae, "syncAsync", fn_sync);
+    export_fn(env, exports, ae, "checkpointAsync", fn_checkpoint);
+    export_fn(env, exports, ae, "compactAsync", fn_compact);
+    export_fn(env, exports, ae, "backupAsync", fn_backup);
+    export_fn(env, exports, ae, "checkAsync", fn_check);
+    export_fn(env, exports, ae, "txnGetAsync", fn_txn_get);
+    export_fn(env, exports, ae, "txnCommitAsync", fn_txn_commit);
+}

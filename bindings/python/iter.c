@@ -1,0 +1,155 @@
+/*
+ * iter.c - cellardb._cellardb.Iterator: streams keys, values or (key, value)
+ * pairs from a cellar_iter, in constant memory.
+ *
+ * Weakly consistent (the core's rule): writes during the iteration, from this
+ * thread or others, are allowed; every key present for the whole iteration is
+ * yielded exactly once. The core iterator is freed at the end, on error, or
+ * when the Python object goes away. After the database is closed, next()
+ * raises ClosedError.
+ */
+#include "cellardb_py.h"
+
+PyObject *cdb_iterator_new(cdb_Database *dbo, int kind)
+{
+    if (cdb_db_enter(dbo) < 0)
+        return NULL;
+    cellar_iter *it = NULL;
+    int rc;
+    CDB_UNLOCKED(rc = cellar_iter_open(&it, dbo->db));
+    cdb_db_leave(dbo);
+    if (rc != CELLAR_OK)
+        return cdb_raise(rc);
+    cdb_Iterator *self = PyObject_GC_New(cdb_Iterator, &cdb_IteratorType);
+    if (self == NULL) {
+        cellar_iter_close(it);
+        return NULL;
+    }
+    self->dbo = (cdb_Database *)Py_NewRef(dbo);
+    self->it = it;
+    self->kind = kind;
+    self->started = 0;
+    self->done = 0;
+    self->busy = 0;
+    PyObject_GC_Track(self);
+    return (PyObject *)self;
+}
+
+static void iter_release(cdb_Iterator *self)
+{
+    if (self->it) {
+        cellar_iter *it = self->it;
+        self->it = NULL;
+        cellar_iter_close(it); /* frees it, dead or alive */
+    }
+}
+
+static void iter_dealloc(cdb_Iterator *self)
+{
+    PyObject_GC_UnTrack(self);
+    iter_release(self);
+    Py_CLEAR(self->dbo);
+    PyObject_GC_Del(self);
+}
+
+static int iter_traverse(cdb_Iterator *self, visitproc visit, void *arg)
+{
+    Py_VISIT(self->dbo);
+    return 0;
+}
+
+static PyObject *iter_next(cdb_Iterator *self)
+{
+    if (self->done || self->it == NULL)
+        return NULL;
+    if (self->busy) {
+        PyErr_SetString(PyExc_RuntimeError,
+                        "cellardb: an iterator may be used by one thread at a time");
+        return NULL;
+    }
+    if (cdb_db_enter(self->dbo) < 0)
+        return NULL;
+    self->busy = 1;
+    const void *k = NULL, *v = NULL;
+    size_t klen = 0, vlen = 0;
+    int want_k = self->kind != CDB_VALUES, want_v = self->kind != CDB_KEYS;
+    int rc;
+    CDB_UNLOCKED(rc = cellar_iter_next(self->it, want_k ? &k : NULL, want_k ? &klen : NULL,
+                                       want_v ? &v : NULL, want_v ? &vlen : NULL));
+    self->busy = 0;
+    cdb_db_leave(self->dbo);
+    self->started = 1;
+    if (rc == CELLAR_ENOTFOUND) {
+        self->done = 1;
+        iter_release(self);
+        return NULL; /* StopIteration */
+    }
+    if (rc != CELLAR_OK) {
+        PyObject *r = cdb_raise(rc);
+        if (rc != CELLAR_ECLOSED && rc != CELLAR_EFORK) {
+            self->done = 1;
+            iter_release(self);
+        }
+        return r;
+    }
+    /* The pointers stay valid until the next call on the iterator. */
+    if (self->kind == CDB_KEYS)
+        return PyBytes_FromStringAndSize(k, (Py_ssize_t)klen);
+    if (self->kind == CDB_VALUES)
+        return PyBytes_FromStringAndSize(v, (Py_ssize_t)vlen);
+    PyObject *ko = PyBytes_FromStringAndSize(k, (Py_ssize_t)klen);
+    PyObject *vo = ko ? PyBytes_FromStringAndSize(v, (Py_ssize_t)vlen) : NULL;
+    if (vo == NULL) {
+        Py_XDECREF(ko);
+        return NULL;
+    }
+    PyObject *t = PyTuple_New(2);
+    if (t == NULL) {
+        Py_DECREF(ko);
+        Py_DECREF(vo);
+        return NULL;
+    }
+    PyTuple_SET_ITEM(t, 0, ko);
+    PyTuple_SET_ITEM(t, 1, vo);
+    return t;
+}
+
+static PyObject *iter_close(cdb_Iterator *self, PyObject *unused)
+{
+    (void)unused;
+    if (self->busy) {
+        PyErr_SetString(PyExc_RuntimeError,
+                        "cellardb: an iterator may be used by one thread at a time");
+        return NULL;
+    }
+    self->done = 1;
+    iter_release(self);
+    Py_RETURN_NONE;
+}
+
+static PyObject *iter_repr(cdb_Iterator *self)
+{
+    static const char *kinds[] = {"keys", "values", "items"};
+    return PyUnicode_FromFormat("<cellardb.Iterator over %s of %R%s>", kinds[self->kind],
+                                self->dbo->path, self->done ? " (exhausted)" : "");
+}
+
+static PyMethodDef iter_methods[] = {
+    {"close", (PyCFunction)iter_close, METH_NOARGS,
+     "close()\n--\n\nFree the iterator now (it is also freed at the end and when dropped)."},
+    {NULL, NULL, 0, NULL},
+};
+
+PyTypeObject cdb_IteratorType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "cellardb.Iterator",
+    .tp_basicsize = sizeof(cdb_Iterator),
+    .tp_dealloc = (destructor)iter_dealloc,
+    .tp_repr = (reprfunc)iter_repr,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .tp_doc = "An iterator over the keys, values or items of a Database (streams).",
+    .tp_traverse = (traverseproc)iter_traverse,
+    .tp_iter = PyObject_SelfIter,
+    .tp_iternext = (iternextfunc)iter_next,
+    .tp_methods = iter_methods,
+};

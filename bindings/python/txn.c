@@ -1,0 +1,483 @@
+/*
+ * txn.c - cellardb._cellardb.Transaction: the mapping API over a cellar_txn.
+ *
+ * Writes are buffered in the core transaction (its reads see them) until
+ * commit(); rollback() drops them. As a context manager the transaction
+ * commits on normal exit and rolls back when the block raises. A commit that
+ * conflicts raises ConflictError (the transaction is finished either way).
+ *
+ * The core allows one thread at a time on a transaction: a second thread's
+ * concurrent call raises RuntimeError instead of racing (the busy flag).
+ * Iteration and len() are not offered: they would not see the buffered
+ * writes; iterate the Database instead.
+ */
+#include "cellardb_py.h"
+
+static int txn_enter(cdb_Transaction *self)
+{
+    if (self->txn == NULL) {
+        cdb_raise_closed("cellardb: the transaction is finished (committed or rolled back)");
+        return -1;
+    }
+    if (self->busy) {
+        PyErr_SetString(PyExc_RuntimeError,
+                        "cellardb: a transaction may be used by one thread at a time");
+        return -1;
+    }
+    if (cdb_db_enter(self->dbo) < 0)
+        return -1;
+    self->busy = 1;
+    return 0;
+}
+
+static void txn_leave(cdb_Transaction *self)
+{
+    self->busy = 0;
+    cdb_db_leave(self->dbo);
+}
+
+PyObject *cdb_transaction_new(cdb_Database *dbo, int readonly)
+{
+    if (cdb_db_enter(dbo) < 0)
+        return NULL;
+    cellar_txn *txn = NULL;
+    int rc;
+    CDB_UNLOCKED(rc = cellar_txn_begin(&txn, dbo->db, readonly ? CELLAR_RDONLY : 0));
+    cdb_db_leave(dbo);
+    if (rc != CELLAR_OK)
+        return cdb_raise(rc);
+    cdb_Transaction *self = PyObject_GC_New(cdb_Transaction, &cdb_TransactionType);
+    if (self == NULL) {
+        cellar_txn_abort(txn);
+        return NULL;
+    }
+    self->dbo = (cdb_Database *)Py_NewRef(dbo);
+    self->txn = txn;
+    self->readonly = readonly;
+    self->busy = 0;
+    self->weakrefs = NULL;
+    PyObject_GC_Track(self);
+    return (PyObject *)self;
+}
+
+static void txn_dealloc(cdb_Transaction *self)
+{
+    PyObject_GC_UnTrack(self);
+    if (self->weakrefs)
+        PyObject_ClearWeakRefs((PyObject *)self);
+    if (self->txn) {
+        cellar_txn *txn = self->txn;
+        self->txn = NULL;
+        cellar_txn_abort(txn); /* frees it, dead or alive; never touches the disk */
+    }
+    Py_CLEAR(self->dbo);
+    PyObject_GC_Del(self);
+}
+
+static int txn_traverse(cdb_Transaction *self, visitproc visit, void *arg)
+{
+    Py_VISIT(self->dbo);
+    return 0;
+}
+
+static int txn_clear(cdb_Transaction *self)
+{
+    /* The cellar_txn stays alive until dealloc, which aborts it while the
+     * Database (kept by the core's own bookkeeping) is still valid. */
+    (void)self;
+    return 0;
+}
+
+/* Read key inside the transaction. As db_fetch: NULL without an error = absent. */
+static PyObject *txn_fetch(cdb_Transaction *self, PyObject *key)
+{
+    cdb_buf k;
+    if (cdb_buf_get(key, &k, "key") < 0)
+        return NULL;
+    if (txn_enter(self) < 0) {
+        cdb_buf_release(&k);
+        return NULL;
+    }
+    void *val = NULL;
+    size_t vlen = 0;
+    int rc;
+    CDB_UNLOCKED(rc = cellar_txn_get(self->txn, k.ptr, (size_t)k.len, &val, &vlen));
+    txn_leave(self);
+    cdb_buf_release(&k);
+    if (rc == CELLAR_ENOTFOUND)
+        return NULL;
+    if (rc != CELLAR_OK)
+        return cdb_raise(rc);
+    PyObject *r = PyBytes_FromStringAndSize(val, (Py_ssize_t)vlen);
+    cellar_free(val);
+    return r;
+}
+
+/* put (val != NULL) or delete; returns 0, 1 (delete of an absent key, no
+ * exception set) or -1 with an exception. */
+static int txn_store(cdb_Transaction *self, PyObject *key, PyObject *val, uint64_t ttl_ms)
+{
+    cdb_buf k, v;
+    if (cdb_buf_get(key, &k, "key") < 0)
+        return -1;
+    if (val && cdb_buf_get(val, &v, "value") < 0) {
+        cdb_buf_release(&k);
+        return -1;
+    }
+    int rc = -100;
+    if (txn_enter(self) == 0) {
+        if (val == NULL)
+            CDB_UNLOCKED(rc = cellar_txn_delete(self->txn, k.ptr, (size_t)k.len));
+        else if (ttl_ms == 0)
+            CDB_UNLOCKED(rc = cellar_txn_put(self->txn, k.ptr, (size_t)k.len, v.ptr, (size_t)v.len));
+        else
+            CDB_UNLOCKED(rc = cellar_txn_put_ttl(self->txn, k.ptr, (size_t)k.len, v.ptr,
+                                                 (size_t)v.len, ttl_ms));
+        txn_leave(self);
+    }
+    cdb_buf_release(&k);
+    if (val)
+        cdb_buf_release(&v);
+    if (rc == -100)
+        return -1;
+    if (rc == CELLAR_ENOTFOUND && val == NULL)
+        return 1;
+    if (rc != CELLAR_OK) {
+        cdb_raise(rc);
+        return -1;
+    }
+    return 0;
+}
+
+static PyObject *txn_subscript(cdb_Transaction *self, PyObject *key)
+{
+    PyObject *r = txn_fetch(self, key);
+    if (r == NULL && !PyErr_Occurred())
+        return cdb_raise_notfound(key);
+    return r;
+}
+
+static int txn_ass_subscript(cdb_Transaction *self, PyObject *key, PyObject *val)
+{
+    int rc = txn_store(self, key, val, 0);
+    if (rc == 1) {
+        cdb_raise_notfound(key);
+        return -1;
+    }
+    return rc;
+}
+
+static int txn_contains(cdb_Transaction *self, PyObject *key)
+{
+    cdb_buf k;
+    if (cdb_buf_get(key, &k, "key") < 0)
+        return -1;
+    if (txn_enter(self) < 0) {
+        cdb_buf_release(&k);
+        return -1;
+    }
+    int rc;
+    CDB_UNLOCKED(rc = cellar_txn_exists(self->txn, k.ptr, (size_t)k.len));
+    txn_leave(self);
+    cdb_buf_release(&k);
+    if (rc == CELLAR_OK)
+        return 1;
+    if (rc == CELLAR_ENOTFOUND)
+        return 0;
+    cdb_raise(rc);
+    return -1;
+}
+
+static PyObject *txn_get(cdb_Transaction *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs < 1 || nargs > 2) {
+        PyErr_Format(PyExc_TypeError, "get expected 1 or 2 arguments, got %zd", nargs);
+        return NULL;
+    }
+    PyObject *r = txn_fetch(self, args[0]);
+    if (r == NULL && !PyErr_Occurred())
+        return Py_NewRef(nargs > 1 ? args[1] : Py_None);
+    return r;
+}
+
+static PyObject *txn_set(cdb_Transaction *self, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"key", "value", "ttl", NULL};
+    PyObject *key, *val, *ttl = Py_None;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OO|O:set", kwlist, &key, &val, &ttl))
+        return NULL;
+    uint64_t ms = 0;
+    if (ttl != Py_None && cdb_seconds_to_ms(ttl, &ms, "ttl") < 0)
+        return NULL;
+    if (ttl != Py_None && ms == 0) {
+        PyErr_SetString(PyExc_ValueError, "ttl must be > 0 seconds");
+        return NULL;
+    }
+    if (txn_store(self, key, val, ms) < 0)
+        return NULL;
+    Py_RETURN_NONE;
+}
+
+static PyObject *txn_delete(cdb_Transaction *self, PyObject *key)
+{
+    int rc = txn_store(self, key, NULL, 0);
+    if (rc < 0)
+        return NULL;
+    return PyBool_FromLong(rc == CELLAR_OK);
+}
+
+static PyObject *txn_pop(cdb_Transaction *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs < 1 || nargs > 2) {
+        PyErr_Format(PyExc_TypeError, "pop expected 1 or 2 arguments, got %zd", nargs);
+        return NULL;
+    }
+    PyObject *r = txn_fetch(self, args[0]);
+    if (r == NULL) {
+        if (PyErr_Occurred())
+            return NULL;
+        if (nargs > 1)
+            return Py_NewRef(args[1]);
+        return cdb_raise_notfound(args[0]);
+    }
+    if (txn_store(self, args[0], NULL, 0) < 0) {
+        Py_DECREF(r);
+        return NULL;
+    }
+    return r;
+}
+
+static PyObject *txn_setdefault(cdb_Transaction *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs < 1 || nargs > 2) {
+        PyErr_Format(PyExc_TypeError, "setdefault expected 1 or 2 arguments, got %zd", nargs);
+        return NULL;
+    }
+    PyObject *r = txn_fetch(self, args[0]);
+    if (r || PyErr_Occurred())
+        return r;
+    PyObject *dflt = nargs > 1 ? args[1] : NULL;
+    PyObject *empty = NULL;
+    if (dflt == NULL)
+        dflt = empty = PyBytes_FromStringAndSize("", 0);
+    if (dflt == NULL || txn_store(self, args[0], dflt, 0) < 0) {
+        Py_XDECREF(empty);
+        return NULL;
+    }
+    if (empty)
+        return empty;
+    if (PyBytes_Check(dflt))
+        return Py_NewRef(dflt);
+    return txn_subscript(self, args[0]); /* str or buffer: return the bytes stored */
+}
+
+static PyObject *txn_update(cdb_Transaction *self, PyObject *args, PyObject *kwds)
+{
+    PyObject *other = NULL;
+    if (!PyArg_UnpackTuple(args, "update", 0, 1, &other))
+        return NULL;
+    if (other) {
+        PyObject *items;
+        if (PyDict_Check(other))
+            items = PyDict_Items(other);
+        else if (PyObject_HasAttrString(other, "keys")) {
+            items = PyList_New(0);
+            PyObject *keys = items ? PyObject_CallMethod(other, "keys", NULL) : NULL;
+            PyObject *it = keys ? PyObject_GetIter(keys) : NULL;
+            Py_XDECREF(keys);
+            PyObject *k;
+            while (it && (k = PyIter_Next(it)) != NULL) {
+                PyObject *v = PyObject_GetItem(other, k);
+                PyObject *t = v ? PyTuple_Pack(2, k, v) : NULL;
+                Py_XDECREF(v);
+                Py_DECREF(k);
+                if (t == NULL || PyList_Append(items, t) < 0) {
+                    Py_XDECREF(t);
+                    break;
+                }
+                Py_DECREF(t);
+            }
+            Py_XDECREF(it);
+            if (PyErr_Occurred())
+                Py_CLEAR(items);
+        } else {
+            items = PySequence_List(other);
+        }
+        if (items == NULL)
+            return NULL;
+        for (Py_ssize_t i = 0; i < PyList_GET_SIZE(items); i++) {
+            PyObject *pair = PySequence_Fast(PyList_GET_ITEM(items, i),
+                                             "update expects (key, value) pairs");
+            if (pair && PySequence_Fast_GET_SIZE(pair) != 2) {
+                PyErr_SetString(PyExc_ValueError, "update expects (key, value) pairs");
+                Py_CLEAR(pair);
+            }
+            int rc = pair ? txn_store(self, PySequence_Fast_GET_ITEM(pair, 0),
+                                      PySequence_Fast_GET_ITEM(pair, 1), 0)
+                          : -1;
+            Py_XDECREF(pair);
+            if (rc < 0) {
+                Py_DECREF(items);
+                return NULL;
+            }
+        }
+        Py_DECREF(items);
+    }
+    if (kwds) {
+        PyObject *k, *v;
+        Py_ssize_t pos = 0;
+        while (PyDict_Next(kwds, &pos, &k, &v))
+            if (txn_store(self, k, v, 0) < 0)
+                return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+PyDoc_STRVAR(commit_doc, "commit()\n--\n\n"
+             "Apply every write of the transaction atomically. Raises ConflictError if a\n"
+             "key it read was changed by another commit meanwhile. The transaction is\n"
+             "finished afterwards, whether the commit succeeded or not.");
+static PyObject *txn_commit(cdb_Transaction *self, PyObject *unused)
+{
+    (void)unused;
+    if (self->txn && !self->busy && (self->dbo->db == NULL || self->dbo->closing)) {
+        cellar_txn *dead = self->txn;
+        self->txn = NULL;
+        cellar_txn_abort(dead);
+        return cdb_raise_closed("cellardb: the database is closed");
+    }
+    if (txn_enter(self) < 0)
+        return NULL;
+    cellar_txn *txn = self->txn;
+    self->txn = NULL; /* commit frees it on success and failure alike */
+    int rc;
+    CDB_UNLOCKED(rc = cellar_txn_commit(txn));
+    txn_leave(self);
+    if (rc != CELLAR_OK)
+        return cdb_raise(rc);
+    Py_RETURN_NONE;
+}
+
+PyDoc_STRVAR(rollback_doc, "rollback()\n--\n\n"
+             "Drop every write of the transaction. Harmless on a finished transaction.");
+static PyObject *txn_rollback(cdb_Transaction *self, PyObject *unused)
+{
+    (void)unused;
+    if (self->busy) {
+        PyErr_SetString(PyExc_RuntimeError,
+                        "cellardb: a transaction may be used by one thread at a time");
+        return NULL;
+    }
+    if (self->txn) {
+        cellar_txn *txn = self->txn;
+        self->txn = NULL;
+        cellar_txn_abort(txn); /* frees a buffer: no disk, no wait */
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *txn_enter_cm(cdb_Transaction *self, PyObject *unused)
+{
+    (void)unused;
+    if (self->txn == NULL)
+        return cdb_raise_closed("cellardb: the transaction is finished (committed or rolled back)");
+    return Py_NewRef(self);
+}
+
+static PyObject *txn_exit_cm(cdb_Transaction *self, PyObject *args)
+{
+    PyObject *et = Py_None, *ev = Py_None, *tb = Py_None;
+    if (!PyArg_UnpackTuple(args, "__exit__", 0, 3, &et, &ev, &tb))
+        return NULL;
+    if (self->txn == NULL)
+        Py_RETURN_FALSE; /* finished inside the block */
+    PyObject *r = (et == Py_None) ? txn_commit(self, NULL) : txn_rollback(self, NULL);
+    if (r == NULL)
+        return NULL;
+    Py_DECREF(r);
+    Py_RETURN_FALSE;
+}
+
+static PyObject *txn_repr(cdb_Transaction *self)
+{
+    return PyUnicode_FromFormat("<cellardb.Transaction on %R%s%s>", self->dbo->path,
+                                self->readonly ? " readonly" : "",
+                                self->txn ? "" : " finished");
+}
+
+static PyObject *txn_get_active(cdb_Transaction *self, void *c)
+{
+    (void)c;
+    return PyBool_FromLong(self->txn != NULL);
+}
+
+static PyObject *txn_get_readonly(cdb_Transaction *self, void *c)
+{
+    (void)c;
+    return PyBool_FromLong(self->readonly);
+}
+
+static PyObject *txn_get_db(cdb_Transaction *self, void *c)
+{
+    (void)c;
+    return Py_NewRef(self->dbo);
+}
+
+static PyGetSetDef txn_getset[] = {
+    {"active", (getter)txn_get_active, NULL, "True until commit() or rollback().", NULL},
+    {"readonly", (getter)txn_get_readonly, NULL, "True for a read-only transaction.", NULL},
+    {"db", (getter)txn_get_db, NULL, "The Database of this transaction.", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+#define FAST (METH_FASTCALL)
+#define KW (METH_VARARGS | METH_KEYWORDS)
+static PyMethodDef txn_methods[] = {
+    {"get", (PyCFunction)(void (*)(void))txn_get, FAST,
+     "get(key, default=None, /)\n--\n\nThe value of key as this transaction sees it, or default."},
+    {"set", (PyCFunction)(void (*)(void))txn_set, KW,
+     "set(key, value, ttl=None)\n--\n\nBuffer a write of value under key (ttl in seconds)."},
+    {"delete", (PyCFunction)txn_delete, METH_O,
+     "delete(key, /)\n--\n\nBuffer the removal of key; True if it existed (as seen here)."},
+    {"pop", (PyCFunction)(void (*)(void))txn_pop, FAST,
+     "pop(key, default=<missing>, /)\n--\n\nRemove key and return its value."},
+    {"setdefault", (PyCFunction)(void (*)(void))txn_setdefault, FAST,
+     "setdefault(key, default=b'', /)\n--\n\nThe value of key; if absent, store default."},
+    {"update", (PyCFunction)(void (*)(void))txn_update, KW,
+     "update(other=(), /, **kwargs)\n--\n\nBuffer every pair of a mapping or iterable."},
+    {"commit", (PyCFunction)txn_commit, METH_NOARGS, commit_doc},
+    {"rollback", (PyCFunction)txn_rollback, METH_NOARGS, rollback_doc},
+    {"abort", (PyCFunction)txn_rollback, METH_NOARGS, "abort()\n--\n\nAs rollback()."},
+    {"__enter__", (PyCFunction)txn_enter_cm, METH_NOARGS, "Return self."},
+    {"__exit__", (PyCFunction)txn_exit_cm, METH_VARARGS,
+     "Commit on normal exit, roll back on an exception."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyMappingMethods txn_as_mapping = {
+    NULL,
+    (binaryfunc)txn_subscript,
+    (objobjargproc)txn_ass_subscript,
+};
+
+static PySequenceMethods txn_as_sequence = {
+    .sq_contains = (objobjproc)txn_contains,
+};
+
+PyTypeObject cdb_TransactionType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "cellardb.Transaction",
+    .tp_basicsize = sizeof(cdb_Transaction),
+    .tp_dealloc = (destructor)txn_dealloc,
+    .tp_repr = (reprfunc)txn_repr,
+    .tp_as_sequence = &txn_as_sequence,
+    .tp_as_mapping = &txn_as_mapping,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .tp_doc = "A transaction (from Database.transaction()): db[key], in, get, set, delete,\n"
+              "pop, setdefault, update; commit() / rollback(); a context manager.",
+    .tp_traverse = (traverseproc)txn_traverse,
+    .tp_clear = (inquiry)txn_clear,
+    .tp_weaklistoffset = offsetof(cdb_Transaction, weakrefs),
+    .tp_methods = txn_methods,
+    .tp_getset = txn_getset,
+};

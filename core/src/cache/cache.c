@@ -1,0 +1,459 @@
+/*
+ * cache.c - the sharded LRU page cache (see cache.h for the contract).
+ *
+ * Each shard: a mutex, a chained hash table of its frames, an LRU list of the
+ * frames that may be evicted (clean and unpinned; most recent at the head),
+ * and a list of dirty frames. A frame moves out of the LRU list when pinned
+ * or dirtied and back in when unpinned clean. Eviction takes the LRU tail, so
+ * it is O(1); a miss with no evictable frame allocates one more frame.
+ *
+ * Loading: on a miss the frame is inserted in state "loading" with its latch
+ * held exclusive by the loader; other threads that find it pin it and wait
+ * on the latch, then see "valid" or "failed" (and retry).
+ */
+#include "cache/cache.h"
+
+#include <stdlib.h>
+
+#define NSHARDS 16u
+#define MIN_FRAMES 64u
+
+typedef struct shard {
+    cellar_mutex mu;
+    cellar_page **table;
+    size_t nbuckets;       /* power of two */
+    size_t frames, limit;
+    cellar_page lru;       /* sentinel: lru.lru_next = most recent */
+    cellar_page dirty;     /* sentinel of the dirty list */
+    size_t ndirty;
+    uint64_t hits, misses;
+    char pad[64];
+} shard;
+
+struct cellar_cache {
+    const cellar_vfs *vfs;
+    cellar_file *file;
+    const char *path;
+    uint32_t page_size;
+    size_t capacity;       /* frames */
+    _Atomic size_t dirty;
+    shard shards[NSHARDS];
+};
+
+void cellar__page_seal(uint8_t *page, uint32_t pgno, uint32_t page_size)
+{
+    uint8_t no[4];
+    cellar__put32(no, pgno);
+    uint32_t crc = cellar__crc32c(cellar__crc32c(0, no, 4), page + 4, page_size - 4);
+    cellar__put32(page, crc);
+}
+
+bool cellar__page_ok(const uint8_t *page, uint32_t pgno, uint32_t page_size)
+{
+    uint8_t no[4];
+    cellar__put32(no, pgno);
+    uint32_t crc = cellar__crc32c(cellar__crc32c(0, no, 4), page + 4, page_size - 4);
+    return crc == cellar__get32(page);
+}
+
+static inline shard *shard_of(cellar_cache *c, uint32_t pgno)
+{
+    return &c->shards[(pgno * 0x9E3779B1u) >> 28 & (NSHARDS - 1)];
+}
+static inline size_t bucket_of(const shard *s, uint32_t pgno)
+{
+    return ((pgno * 0x85EBCA6Bu) >> 4) & (s->nbuckets - 1);
+}
+
+static void list_init(cellar_page *head) { head->lru_next = head->lru_prev = head; }
+static void lru_remove(cellar_page *p)
+{
+    if (!p->in_lru)
+        return;
+    p->lru_prev->lru_next = p->lru_next;
+    p->lru_next->lru_prev = p->lru_prev;
+    p->in_lru = false;
+}
+static void lru_push(shard *s, cellar_page *p)
+{
+    p->lru_next = s->lru.lru_next;
+    p->lru_prev = &s->lru;
+    s->lru.lru_next->lru_prev = p;
+    s->lru.lru_next = p;
+    p->in_lru = true;
+}
+static void dirty_push(shard *s, cellar_page *p)
+{
+    p->dnext = s->dirty.dnext;
+    p->dprev = &s->dirty;
+    s->dirty.dnext->dprev = p;
+    s->dirty.dnext = p;
+    s->ndirty++;
+}
+static void dirty_remove(shard *s, cellar_page *p)
+{
+    p->dprev->dnext = p->dnext;
+    p->dnext->dprev = p->dprev;
+    s->ndirty--;
+}
+
+static cellar_page *table_find(shard *s, uint32_t pgno)
+{
+    for (cellar_page *p = s->table[bucket_of(s, pgno)]; p; p = p->hnext)
+        if (p->pgno == pgno)
+            return p;
+    return NULL;
+}
+static void table_insert(shard *s, cellar_page *p)
+{
+    size_t b = bucket_of(s, p->pgno);
+    p->hnext = s->table[b];
+    s->table[b] = p;
+}
+static void table_remove(shard *s, cellar_page *p)
+{
+    cellar_page **pp = &s->table[bucket_of(s, p->pgno)];
+    while (*pp && *pp != p)
+        pp = &(*pp)->hnext;
+    if (*pp)
+        *pp = p->hnext;
+}
+
+static void frame_free(cellar_page *p)
+{
+    if (!p)
+        return;
+    cellar__rwlock_destroy(&p->latch);
+    free(p->data);
+    free(p);
+}
+
+/* Take a frame for a new page in shard s (mutex held): evict the LRU tail or
+ * allocate. Returns NULL on out-of-memory. */
+static cellar_page *frame_take(cellar_cache *c, shard *s)
+{
+    if (s->frames >= s->limit && s->lru.lru_prev != &s->lru) {
+        cellar_page *v = s->lru.lru_prev;
+        lru_remove(v);
+        table_remove(s, v);
+        return v;
+    }
+    cellar_page *p = calloc(1, sizeof *p);
+    if (!p)
+        return NULL;
+    if (posix_memalign((void **)&p->data, 4096, c->page_size) != 0) {
+        free(p);
+        return NULL;
+    }
+    cellar__rwlock_init(&p->latch);
+    p->shard_idx = (unsigned)(s - c->shards);
+    s->frames++;
+    /* Grow the hash table with the frame count (chains stay short). */
+    if (s->frames > s->nbuckets) {
+        size_t nb = s->nbuckets * 2;
+        cellar_page **nt = calloc(nb, sizeof *nt);
+        if (nt) {
+            for (size_t i = 0; i < s->nbuckets; i++) {
+                cellar_page *q = s->table[i];
+                while (q) {
+                    cellar_page *next = q->hnext;
+                    size_t b = ((q->pgno * 0x85EBCA6Bu) >> 4) & (nb - 1);
+                    q->hnext = nt[b];
+                    nt[b] = q;
+                    q = next;
+                }
+            }
+            free(s->table);
+            s->table = nt;
+            s->nbuckets = nb;
+        }
+    }
+    return p;
+}
+
+int cellar_cache_open(cellar_cache **out, const cellar_vfs *vfs, cellar_file *file,
+                      const char *path, uint32_t page_size, size_t capacity)
+{
+    *out = NULL;
+    cellar_cache *c = calloc(1, sizeof *c);
+    if (!c)
+        return cellar__err_oom();
+    c->vfs = vfs;
+    c->file = file;
+    c->path = path;
+    c->page_size = page_size;
+    c->capacity = capacity / page_size;
+    if (c->capacity < MIN_FRAMES)
+        c->capacity = MIN_FRAMES;
+    for (unsigned i = 0; i < NSHARDS; i++) {
+        shard *s = &c->shards[i];
+        cellar__mutex_init(&s->mu);
+        s->nbuckets = 64;
+        s->table = calloc(s->nbuckets, sizeof *s->table);
+        s->limit = (c->capacity + NSHARDS - 1) / NSHARDS;
+        list_init(&s->lru);
+        s->dirty.dnext = s->dirty.dprev = &s->dirty;
+        if (!s->table) {
+            cellar_cache_close(c);
+            return cellar__err_oom();
+        }
+    }
+    *out = c;
+    return CELLAR_OK;
+}
+
+void cellar_cache_close(cellar_cache *c)
+{
+    if (!c)
+        return;
+    for (unsigned i = 0; i < NSHARDS; i++) {
+        shard *s = &c->shards[i];
+        if (s->table) {
+            for (size_t b = 0; b < s->nbuckets; b++) {
+                cellar_page *p = s->table[b];
+                while (p) {
+                    cellar_page *n = p->hnext;
+                    frame_free(p);
+                    p = n;
+                }
+            }
+        }
+        /* frames evicted-in-progress are never outside the table */
+        free(s->table);
+        cellar__mutex_destroy(&s->mu);
+    }
+    free(c);
+}
+
+static int load(cellar_cache *c, cellar_page *p)
+{
+    size_t got = 0;
+    int rc = c->vfs->read(c->file, p->data, c->page_size, (uint64_t)p->pgno * c->page_size, &got);
+    if (rc != CELLAR_OK)
+        return rc;
+    if (got != c->page_size)
+        return cellar__err(CELLAR_ECORRUPT, 0, "%s: page %u is past the end of the file",
+                           c->path, p->pgno);
+    if (!cellar__page_ok(p->data, p->pgno, c->page_size))
+        return cellar__err(CELLAR_ECORRUPT, 0, "%s: page %u: checksum mismatch", c->path, p->pgno);
+    return CELLAR_OK;
+}
+
+int cellar_cache_get(cellar_cache *c, uint32_t pgno, cellar_page **out)
+{
+    shard *s = shard_of(c, pgno);
+    for (;;) {
+        cellar__mutex_lock(&s->mu);
+        cellar_page *p = table_find(s, pgno);
+        if (p) {
+            p->pins++;
+            lru_remove(p);
+            s->hits++;
+            cellar__mutex_unlock(&s->mu);
+            int st = atomic_load_explicit(&p->state, memory_order_acquire);
+            if (st == 0) { /* being loaded: wait for the loader */
+                cellar__rdlock(&p->latch);
+                cellar__rwunlock(&p->latch);
+                st = atomic_load_explicit(&p->state, memory_order_acquire);
+            }
+            if (st == 1) {
+                *out = p;
+                return CELLAR_OK;
+            }
+            cellar_cache_unpin(c, p); /* failed load: try again ourselves */
+            continue;
+        }
+        p = frame_take(c, s);
+        if (!p) {
+            cellar__mutex_unlock(&s->mu);
+            return cellar__err_oom();
+        }
+        p->pgno = pgno;
+        p->pins = 1;
+        p->dirty = false;
+        atomic_store_explicit(&p->state, 0, memory_order_relaxed);
+        cellar__wrlock(&p->latch); /* never blocks: the frame is free */
+        table_insert(s, p);
+        s->misses++;
+        cellar__mutex_unlock(&s->mu);
+
+        int rc = load(c, p);
+        atomic_store_explicit(&p->state, rc == CELLAR_OK ? 1 : 2, memory_order_release);
+        cellar__rwunlock(&p->latch);
+        if (rc != CELLAR_OK) {
+            cellar__mutex_lock(&s->mu);
+            table_remove(s, p);
+            p->pins--;
+            if (p->pins == 0)
+                lru_push(s, p); /* reusable; not findable */
+            cellar__mutex_unlock(&s->mu);
+            return rc;
+        }
+        *out = p;
+        return CELLAR_OK;
+    }
+}
+
+int cellar_cache_new(cellar_cache *c, uint32_t pgno, cellar_page **out)
+{
+    shard *s = shard_of(c, pgno);
+    cellar__mutex_lock(&s->mu);
+    cellar_page *p = table_find(s, pgno);
+    if (p) {
+        p->pins++;
+        lru_remove(p);
+    } else {
+        p = frame_take(c, s);
+        if (!p) {
+            cellar__mutex_unlock(&s->mu);
+            return cellar__err_oom();
+        }
+        p->pgno = pgno;
+        p->pins = 1;
+        p->dirty = false;
+        table_insert(s, p);
+    }
+    atomic_store_explicit(&p->state, 1, memory_order_release);
+    if (!p->dirty) {
+        p->dirty = true;
+        dirty_push(s, p);
+        atomic_fetch_add(&c->dirty, 1);
+    }
+    cellar__mutex_unlock(&s->mu);
+    cellar__wrlock(&p->latch);
+    memset(p->data, 0, c->page_size);
+    cellar__rwunlock(&p->latch);
+    *out = p;
+    return CELLAR_OK;
+}
+
+void cellar_cache_unpin(cellar_cache *c, cellar_page *p)
+{
+    shard *s = &c->shards[p->shard_idx];
+    cellar__mutex_lock(&s->mu);
+    if (--p->pins == 0 && !p->dirty)
+        lru_push(s, p);
+    cellar__mutex_unlock(&s->mu);
+}
+
+void cellar_cache_mark_dirty(cellar_cache *c, cellar_page *p)
+{
+    shard *s = shard_of(c, p->pgno);
+    cellar__mutex_lock(&s->mu);
+    if (!p->dirty) {
+        p->dirty = true;
+        lru_remove(p);
+        dirty_push(s, p);
+        atomic_fetch_add(&c->dirty, 1);
+    }
+    cellar__mutex_unlock(&s->mu);
+}
+
+size_t cellar_cache_dirty(cellar_cache *c) { return atomic_load(&c->dirty); }
+size_t cellar_cache_capacity(cellar_cache *c) { return c->capacity; }
+
+static int cmp_pgno(const void *a, const void *b)
+{
+    uint32_t x = (*(cellar_page *const *)a)->pgno, y = (*(cellar_page *const *)b)->pgno;
+    return x < y ? -1 : x > y;
+}
+
+int cellar_cache_dirty_list(cellar_cache *c, cellar_page ***out, size_t *n)
+{
+    size_t cap = atomic_load(&c->dirty) + 1, k = 0;
+    cellar_page **v = malloc(cap * sizeof *v);
+    if (!v)
+        return cellar__err_oom();
+    for (unsigned i = 0; i < NSHARDS; i++) {
+        shard *s = &c->shards[i];
+        cellar__mutex_lock(&s->mu);
+        for (cellar_page *p = s->dirty.dnext; p != &s->dirty; p = p->dnext) {
+            if (k == cap) {
+                cap *= 2;
+                cellar_page **nv = realloc(v, cap * sizeof *v);
+                if (!nv) {
+                    cellar__mutex_unlock(&s->mu);
+                    cellar_cache_dirty_done(c, v, k, false);
+                    return cellar__err_oom();
+                }
+                v = nv;
+            }
+            p->pins++;
+            v[k++] = p;
+        }
+        cellar__mutex_unlock(&s->mu);
+    }
+    qsort(v, k, sizeof *v, cmp_pgno);
+    *out = v;
+    *n = k;
+    return CELLAR_OK;
+}
+
+void cellar_cache_dirty_done(cellar_cache *c, cellar_page **list, size_t n, bool clean)
+{
+    for (size_t i = 0; i < n; i++) {
+        cellar_page *p = list[i];
+        shard *s = &c->shards[p->shard_idx];
+        cellar__mutex_lock(&s->mu);
+        if (clean && p->dirty) {
+            p->dirty = false;
+            dirty_remove(s, p);
+            atomic_fetch_sub(&c->dirty, 1);
+        }
+        if (--p->pins == 0 && !p->dirty)
+            lru_push(s, p);
+        cellar__mutex_unlock(&s->mu);
+    }
+    free(list);
+}
+
+void cellar_cache_forget(cellar_cache *c, uint32_t pgno)
+{
+    shard *s = shard_of(c, pgno);
+    cellar__mutex_lock(&s->mu);
+    cellar_page *p = table_find(s, pgno);
+    if (p && p->pins == 0) {
+        if (p->dirty) {
+            p->dirty = false;
+            dirty_remove(s, p);
+            atomic_fetch_sub(&c->dirty, 1);
+        }
+        lru_remove(p);
+        table_remove(s, p);
+        s->frames--;
+        frame_free(p);
+    }
+    cellar__mutex_unlock(&s->mu);
+}
+
+void cellar_cache_counters_get(cellar_cache *c, cellar_cache_counters *out)
+{
+    memset(out, 0, sizeof *out);
+    for (unsigned i = 0; i < NSHARDS; i++) {
+        shard *s = &c->shards[i];
+        cellar__mutex_lock(&s->mu);
+        out->hits += s->hits;
+        out->misses += s->misses;
+        out->frames += s->frames;
+        cellar__mutex_unlock(&s->mu);
+    }
+    out->dirty = atomic_load(&c->dirty);
+    out->capacity_frames = c->capacity;
+}
+
+int cellar_cache_read_raw(cellar_cache *c, uint64_t pgno, uint64_t off, void *buf, size_t len)
+{
+    size_t got = 0;
+    int rc = c->vfs->read(c->file, buf, len, pgno * c->page_size + off, &got);
+    if (rc != CELLAR_OK)
+        return rc;
+    if (got != len)
+        return cellar__err(CELLAR_ECORRUPT, 0, "%s: page %llu: extent runs past the end of the file",
+                           c->path, (unsigned long long)pgno);
+    return CELLAR_OK;
+}
+
+int cellar_cache_write_raw(cellar_cache *c, uint64_t pgno, uint64_t off, const void *buf, size_t len)
+{
+    return c->vfs->write(c->file, buf, len, pgno * c->page_size + off);
+}

@@ -1,0 +1,163 @@
+/*
+ * db_int.h - the db layer's shared structures: the open-database instance
+ * (one per file per process, shared through the registry), the user handle,
+ * transactions and iterators.
+ *
+ * Locks (order: registry_mu -> quiesce (exclusive) -> write_mu -> wal sync_mu
+ * -> cache shard mutex -> page latch; see core/doc/LOCKING.md):
+ * - write_mu: one committer at a time; guards the hash index's writer side,
+ *   the wal append side, checkpoints, commit_seq (written), and the sweep.
+ * - quiesce: a big-reader lock. Every API call that reads takes it shared (a
+ *   per-thread slot, no shared cache line); compact and close take it
+ *   exclusive to swap the index under no reader.
+ * - children_mu (per handle): the list of live transactions and iterators.
+ */
+#ifndef CELLAR_DB_INT_H
+#define CELLAR_DB_INT_H
+
+#include "cache/cache.h"
+#include "hash/hash.h"
+#include "os/os.h"
+#include "wal/wal.h"
+
+#define CELLAR_FORMAT_VERSION 1u
+#define CELLAR_HEADER_MAGIC "CELLARDB"
+#define HDR_LEN 256u
+#define CONFLICT_SLOTS 65536u
+#define QSLOTS 32u
+
+/* the big-reader lock */
+typedef struct qslot {
+    _Atomic long n;
+    char pad[64 - sizeof(long)];
+} qslot;
+typedef struct quiesce {
+    qslot slot[QSLOTS];
+    _Atomic int closing;
+    cellar_mutex mu;
+} quiesce;
+
+typedef struct cellar_inst {
+    /* registry */
+    struct cellar_inst *next;
+    uint64_t dev, ino;
+    const cellar_vfs *vfs;
+    int refs;                   /* handles (registry_mu) */
+    unsigned long fork_gen;
+
+    char *path, *wal_path;
+    cellar_file *file;
+    bool readonly;
+    int sync;
+    uint32_t P;
+    uint64_t file_id;
+    cellar_cache *cache;
+    cellar_hash *hash;
+    cellar_wal *wal;
+    cellar_clock_fn clock;
+    void *clock_payload;
+    uint64_t wal_limit;
+    size_t dirty_limit;
+
+    quiesce q;
+    cellar_mutex write_mu;
+    _Atomic uint64_t commit_seq;          /* last applied commit */
+    _Atomic uint64_t conflict[CONFLICT_SLOTS]; /* seq of the last commit that wrote a key hashing here */
+    int broken;                           /* nonzero: an apply failed; reopen to recover */
+    uint64_t sweep_cursor;
+    uint64_t commits, checkpoints;
+    _Atomic uint64_t generation;          /* bumped when compact rebuilds the file */
+    uint8_t *scratch;                     /* log record building (write_mu) */
+    size_t scratch_cap;
+
+    /* sync=normal: a thread that fsyncs the log about once a second */
+    pthread_t flusher;
+    bool flusher_on, flusher_stop;
+    cellar_mutex flush_mu;
+    cellar_cond flush_cv;
+} cellar_inst;
+
+typedef struct child child;
+struct cellar_db {
+    cellar_inst *inst;
+    bool readonly;
+    _Atomic int refs;           /* 1 for the user + 1 per live child */
+    _Atomic int closed;
+    cellar_mutex children_mu;
+    child *children;
+};
+
+/* common head of transactions and iterators */
+struct child {
+    child *next, *prev;
+    cellar_db *db;
+    _Atomic int dead;
+};
+
+/* ---- one operation of a commit ---- */
+enum { OP_PUT = 1, OP_DEL = 2, OP_PUT_TTL = 3 };
+typedef struct op {
+    int type;
+    const uint8_t *key;
+    size_t klen;
+    const uint8_t *val;
+    size_t vlen;
+    uint64_t expiry;
+    uint64_t hv;
+} op;
+
+typedef struct readrec {
+    uint64_t hv, seq;
+} readrec;
+
+/* open.c */
+int cellar__db_enter(cellar_db *db, bool write);  /* checks closed/fork/readonly; takes quiesce shared */
+void cellar__db_leave(cellar_db *db);
+uint64_t cellar__db_now(cellar_inst *in);
+int cellar__checkpoint(cellar_inst *in, uint64_t resume, bool at_end);
+int cellar__maybe_checkpoint(cellar_inst *in);
+void cellar__quiesce_lock(quiesce *q);
+void cellar__quiesce_unlock(quiesce *q);
+int cellar__child_attach(cellar_db *db, child *c);
+void cellar__child_detach(child *c);
+void cellar__db_unref(cellar_db *db);
+
+/* txn.c */
+/** Commit ops under write_mu (caller holds it): validate reads, log, apply. */
+int cellar__commit_locked(cellar_inst *in, const op *ops, size_t n, const readrec *reads,
+                          size_t nreads, uint64_t *out_end);
+/** Finish a commit after write_mu is released: wait for durability per sync mode. */
+int cellar__commit_durable(cellar_inst *in, uint64_t end);
+/** Apply one TXN log record payload (replay). */
+int cellar__apply_record(cellar_inst *in, const uint8_t *p, size_t len, uint64_t off);
+/** One bounded step of the TTL sweep (write_mu held). */
+void cellar__sweep_step(cellar_inst *in);
+
+/** Visitor that copies a value into fresh memory: ctx is a copy_ctx (out NULL: no copy). */
+typedef struct copy_ctx {
+    void **out;
+    size_t *out_len;
+} copy_ctx;
+int cellar__copy_visit(void *ctx, const uint8_t *val, size_t vlen, uint64_t expiry);
+
+/* key/value argument checks shared by the API */
+static inline int cellar__check_key(const void *key, size_t klen)
+{
+    if (!key && klen)
+        return cellar__err(CELLAR_EINVAL, 0, "key is NULL");
+    if (klen > CELLAR_MAX_KEY_SIZE)
+        return cellar__err(CELLAR_ETOOBIG, 0, "key of %zu bytes is over the %u-byte limit", klen,
+                           CELLAR_MAX_KEY_SIZE);
+    return CELLAR_OK;
+}
+static inline int cellar__check_val(const void *val, size_t vlen)
+{
+    if (!val && vlen)
+        return cellar__err(CELLAR_EINVAL, 0, "value is NULL");
+    if (vlen > CELLAR_MAX_VALUE_SIZE)
+        return cellar__err(CELLAR_ETOOBIG, 0, "value of %zu bytes is over the %u-byte limit", vlen,
+                           CELLAR_MAX_VALUE_SIZE);
+    return CELLAR_OK;
+}
+
+#endif

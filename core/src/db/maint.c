@@ -1,0 +1,486 @@
+/*
+ * maint.c - statistics, sync and checkpoint, compact, backup, check, salvage.
+ *
+ * compact: the records are copied into a new file beside the database
+ * ("PATH-compact"), then that file's pages are written over the database as
+ * one checkpoint batch through the log (so a crash at any point leaves either
+ * the old or the new content), the file is shrunk and the index reloaded.
+ * Writers wait meanwhile; readers wait only for the final swap. Iterators
+ * open across a compaction return CELLAR_EBUSY.
+ *
+ * backup: a checkpoint, then a copy of the file, with writers held off for
+ * the copy (readers go on), so the copy is the state after one commit.
+ */
+#include "db/db_int.h"
+#include "hash/hash_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#define COPY_CHUNK (1u << 20)
+
+CELLAR_API int cellar_stats_get(cellar_db *db, cellar_stats *out)
+{
+    if (!out || out->version != CELLAR_STATS_VERSION)
+        return cellar__err(CELLAR_EINVAL, 0, "cellar_stats_get: set out->version to CELLAR_STATS_VERSION");
+    int rc = cellar__db_enter(db, false);
+    if (rc != CELLAR_OK)
+        return rc;
+    cellar_inst *in = db->inst;
+    cellar_hash_meta m;
+    cellar_hash_stats hs;
+    cellar_cache_counters cc;
+    cellar__mutex_lock(&in->write_mu);
+    cellar_hash_meta_get(in->hash, &m);
+    rc = cellar_hash_stats_get(in->hash, &hs);
+    uint64_t wal = cellar_wal_end(in->wal);
+    uint64_t commits = in->commits, cks = in->checkpoints;
+    cellar__mutex_unlock(&in->write_mu);
+    uint64_t size = 0;
+    if (rc == CELLAR_OK)
+        rc = in->vfs->size(in->file, &size);
+    if (rc == CELLAR_OK) {
+        cellar_cache_counters_get(in->cache, &cc);
+        memset(out, 0, sizeof *out);
+        out->version = CELLAR_STATS_VERSION;
+        out->records = m.records;
+        out->file_size = size;
+        out->page_size = in->P;
+        out->pages = m.page_count;
+        out->bucket_pages = hs.bucket_pages;
+        out->overflow_pages = hs.chain_pages;
+        out->value_pages = hs.value_pages;
+        out->directory_pages = hs.dir_pages;
+        out->free_pages = hs.free_pages;
+        out->global_depth = m.global_depth;
+        out->fill_factor = hs.capacity_bytes ? (double)hs.used_bytes / (double)hs.capacity_bytes : 0.0;
+        out->cache_capacity = cc.capacity_frames * in->P;
+        out->cache_used = cc.frames * in->P;
+        out->cache_hits = cc.hits;
+        out->cache_misses = cc.misses;
+        out->wal_size = wal;
+        out->commits = commits;
+        out->checkpoints = cks;
+    }
+    cellar__db_leave(db);
+    return rc;
+}
+
+CELLAR_API int cellar_sync(cellar_db *db)
+{
+    int rc = cellar__db_enter(db, false);
+    if (rc != CELLAR_OK)
+        return rc;
+    cellar_inst *in = db->inst;
+    if (!in->readonly) {
+        cellar__mutex_lock(&in->write_mu);
+        rc = cellar_wal_flush(in->wal);
+        uint64_t end = cellar_wal_end(in->wal);
+        cellar__mutex_unlock(&in->write_mu);
+        if (rc == CELLAR_OK)
+            rc = cellar_wal_sync(in->wal, end);
+    }
+    cellar__db_leave(db);
+    return rc;
+}
+
+CELLAR_API int cellar_checkpoint(cellar_db *db)
+{
+    int rc = cellar__db_enter(db, false);
+    if (rc != CELLAR_OK)
+        return rc;
+    cellar_inst *in = db->inst;
+    if (!in->readonly) {
+        cellar__mutex_lock(&in->write_mu);
+        rc = cellar__checkpoint(in, 0, true);
+        cellar__mutex_unlock(&in->write_mu);
+    }
+    cellar__db_leave(db);
+    return rc;
+}
+
+/* Copy every record of `in` into the open database `dst` (write_mu held). */
+static int copy_records(cellar_inst *in, cellar_db *dst, cellar_progress_fn progress, void *payload,
+                        uint64_t total)
+{
+    cellar_buf buf = { 0 };
+    uint64_t cursor = 0, done = 0, now = cellar__db_now(in);
+    int rc = CELLAR_OK;
+    uint8_t *large = NULL;
+    while (rc == CELLAR_OK && cursor < ((uint64_t)1 << 32)) {
+        bool hold = false;
+        buf.len = 0;
+        if ((rc = cellar_hash_scan_step(in->hash, &cursor, &buf, &hold)) != CELLAR_OK)
+            break;
+        cellar_txn *t = NULL;
+        if (buf.len && (rc = cellar_txn_begin(&t, dst, 0)) != CELLAR_OK)
+            break;
+        for (size_t pos = 0; rc == CELLAR_OK && pos < buf.len;) {
+            const uint8_t *e = buf.data + pos;
+            bool isl = e[0];
+            uint64_t expiry = cellar__get64(e + 1), kl = cellar__get64(e + 9), vl = cellar__get64(e + 17);
+            pos += 25 + (isl ? 8 : kl + vl);
+            if (expiry && expiry <= now)
+                continue;
+            const uint8_t *k = e + 25, *v = e + 25 + kl;
+            if (isl) {
+                free(large);
+                large = malloc(kl + vl ? kl + vl : 1);
+                if (!large) {
+                    rc = cellar__err_oom();
+                    break;
+                }
+                if ((rc = cellar_hash_read_large(in->hash, cellar__get32(e + 25), cellar__get32(e + 29), large, kl + vl)) != CELLAR_OK)
+                    break;
+                k = large;
+                v = large + kl;
+            }
+            rc = cellar_txn_put_ttl(t, k, kl, v, vl, expiry ? expiry - now : 0);
+            done++;
+        }
+        if (hold)
+            cellar_hash_large_release(in->hash);
+        if (t)
+            rc = rc == CELLAR_OK ? cellar_txn_commit(t) : (cellar_txn_abort(t), rc);
+        if (rc == CELLAR_OK && progress && progress(done, total, payload))
+            rc = cellar__err(CELLAR_ECANCELED, 0, "canceled by the progress callback");
+    }
+    free(large);
+    free(buf.data);
+    return rc;
+}
+
+static char *path_with(const char *path, const char *suffix)
+{
+    size_t a = strlen(path), b = strlen(suffix);
+    char *p = malloc(a + b + 1);
+    if (p) {
+        memcpy(p, path, a);
+        memcpy(p + a, suffix, b + 1);
+    }
+    return p;
+}
+
+/* Write the pages of file `src` over the database as one logged batch. */
+static int swap_in(cellar_inst *in, const char *src)
+{
+    cellar_file *f = NULL;
+    int rc = in->vfs->open(in->vfs, src, CELLAR_VFS_READ, 0, &f);
+    if (rc != CELLAR_OK)
+        return rc;
+    uint64_t size = 0;
+    uint8_t *pg = malloc(in->P);
+    rc = pg ? in->vfs->size(f, &size) : cellar__err_oom();
+    uint64_t pages = size / in->P;
+    uint64_t batch_at = cellar_wal_end(in->wal);
+    if (rc == CELLAR_OK)
+        rc = cellar_wal_batch_begin(in->wal);
+    for (int pass = 0; pass < 2 && rc == CELLAR_OK; pass++) {
+        for (uint64_t p = 0; p < pages && rc == CELLAR_OK; p++) {
+            rc = cellar__os_read_full(in->vfs, f, pg, in->P, p * in->P);
+            if (rc != CELLAR_OK)
+                break;
+            if (p == 0) { /* the new content keeps this database's identity */
+                cellar__put64(pg + 24, in->file_id);
+                cellar__put32(pg + 16, cellar__crc32c(cellar__crc32c(0, pg, 16), pg + 20, HDR_LEN - 20));
+            }
+            rc = pass == 0 ? cellar_wal_batch_page(in->wal, (uint32_t)p, pg)
+                           : in->vfs->write(in->file, pg, in->P, p * in->P);
+        }
+        if (pass == 0) {
+            if (rc == CELLAR_OK)
+                rc = cellar_wal_batch_end(in->wal, batch_at);
+            if (rc != CELLAR_OK) {
+                cellar_wal_batch_cancel(in->wal);
+                break;
+            }
+        }
+    }
+    if (rc == CELLAR_OK)
+        rc = in->vfs->truncate(in->file, pages * in->P);
+    if (rc == CELLAR_OK)
+        rc = in->vfs->sync(in->file);
+    if (rc == CELLAR_OK)
+        rc = cellar_wal_reset(in->wal);
+    free(pg);
+    in->vfs->close(f);
+    return rc;
+}
+
+/* Reload cache and index from the file (quiesced, write_mu held). */
+static int reload(cellar_inst *in, size_t cache_bytes)
+{
+    uint8_t hdr[HDR_LEN];
+    int rc = cellar__os_read_full(in->vfs, in->file, hdr, HDR_LEN, 0);
+    if (rc != CELLAR_OK)
+        return rc;
+    uint64_t size = 0;
+    if ((rc = in->vfs->size(in->file, &size)) != CELLAR_OK)
+        return rc;
+    cellar_hash_meta m;
+    m.seed0 = cellar__get64(hdr + 32);
+    m.seed1 = cellar__get64(hdr + 40);
+    m.global_depth = cellar__get32(hdr + 48);
+    m.dir_start = cellar__get32(hdr + 52);
+    m.dir_pages = cellar__get32(hdr + 56);
+    m.free_start = cellar__get32(hdr + 60);
+    m.free_pages = cellar__get32(hdr + 64);
+    m.page_count = cellar__get32(hdr + 68);
+    m.records = cellar__get64(hdr + 72);
+    m.ttl_records = cellar__get64(hdr + 80);
+    cellar_cache *c = NULL;
+    cellar_hash *h = NULL;
+    rc = cellar_cache_open(&c, in->vfs, in->file, in->path, in->P, cache_bytes);
+    if (rc == CELLAR_OK)
+        rc = cellar_hash_open(&h, c, in->path, in->P, &m, size / in->P);
+    if (rc != CELLAR_OK) {
+        cellar_hash_close(h);
+        cellar_cache_close(c);
+        return rc;
+    }
+    cellar_hash_close(in->hash);
+    cellar_cache_close(in->cache);
+    in->hash = h;
+    in->cache = c;
+    return CELLAR_OK;
+}
+
+CELLAR_API int cellar_compact(cellar_db *db, cellar_progress_fn progress, void *payload)
+{
+    int rc = cellar__db_enter(db, true);
+    if (rc != CELLAR_OK)
+        return rc;
+    cellar_inst *in = db->inst;
+    char *tmp = path_with(in->path, "-compact"), *tmpwal = path_with(in->path, "-compact-wal");
+    if (!tmp || !tmpwal) {
+        free(tmp);
+        free(tmpwal);
+        cellar__db_leave(db);
+        return cellar__err_oom();
+    }
+    cellar__mutex_lock(&in->write_mu);
+    rc = cellar__checkpoint(in, 0, true);
+    cellar_db *dst = NULL;
+    cellar_options o = CELLAR_OPTIONS_INIT;
+    o.flags = CELLAR_CREATE | CELLAR_TRUNCATE;
+    o.page_size = in->P;
+    o.sync = CELLAR_SYNC_OFF;
+    o.vfs = in->vfs;
+    o.clock = in->clock;
+    o.clock_payload = in->clock_payload;
+    o.cache_size = (size_t)16 << 20;
+    if (rc == CELLAR_OK)
+        rc = cellar_open(&dst, tmp, &o);
+    if (rc == CELLAR_OK) {
+        cellar_hash_meta m;
+        cellar_hash_meta_get(in->hash, &m);
+        rc = copy_records(in, dst, progress, payload, m.records);
+        int crc = cellar_close(dst);
+        if (rc == CELLAR_OK)
+            rc = crc;
+    }
+    if (rc == CELLAR_OK) {
+        size_t cache_bytes = cellar_cache_capacity(in->cache) * in->P;
+        /* readers step out of the way for the swap */
+        cellar__db_leave(db);
+        cellar__quiesce_lock(&in->q);
+        rc = swap_in(in, tmp);
+        if (rc == CELLAR_OK)
+            rc = reload(in, cache_bytes);
+        if (rc == CELLAR_OK)
+            atomic_fetch_add(&in->generation, 1);
+        else
+            in->broken = rc; /* the log batch restores a consistent state on reopen */
+        cellar__quiesce_unlock(&in->q);
+        cellar__mutex_unlock(&in->write_mu);
+        in->vfs->remove(in->vfs, tmp);
+        in->vfs->remove(in->vfs, tmpwal);
+        free(tmp);
+        free(tmpwal);
+        return rc;
+    }
+    cellar__mutex_unlock(&in->write_mu);
+    in->vfs->remove(in->vfs, tmp);
+    in->vfs->remove(in->vfs, tmpwal);
+    free(tmp);
+    free(tmpwal);
+    cellar__db_leave(db);
+    return rc;
+}
+
+CELLAR_API int cellar_backup(cellar_db *db, const char *dest, cellar_progress_fn progress, void *payload)
+{
+    if (!dest || !*dest)
+        return cellar__err(CELLAR_EINVAL, 0, "cellar_backup: destination path is empty");
+    int rc = cellar__db_enter(db, false);
+    if (rc != CELLAR_OK)
+        return rc;
+    cellar_inst *in = db->inst;
+    if (strcmp(dest, in->path) == 0) {
+        cellar__db_leave(db);
+        return cellar__err(CELLAR_EINVAL, 0, "cellar_backup: destination is the database itself");
+    }
+    cellar__mutex_lock(&in->write_mu);
+    if (in->readonly && cellar_cache_dirty(in->cache))
+        rc = cellar__err(CELLAR_EBUSY, 0, "%s: needs recovery by a read-write open before a backup", in->path);
+    else
+        rc = cellar__checkpoint(in, 0, true);
+    cellar_file *f = NULL;
+    uint8_t *buf = NULL;
+    uint64_t size = 0;
+    if (rc == CELLAR_OK)
+        rc = in->vfs->open(in->vfs, dest, CELLAR_VFS_WRITE | CELLAR_VFS_CREATE, 0666, &f);
+    if (rc == CELLAR_OK)
+        rc = in->vfs->truncate(f, 0);
+    if (rc == CELLAR_OK)
+        rc = in->vfs->size(in->file, &size);
+    if (rc == CELLAR_OK && !(buf = malloc(COPY_CHUNK)))
+        rc = cellar__err_oom();
+    for (uint64_t off = 0; rc == CELLAR_OK && off < size; off += COPY_CHUNK) {
+        size_t n = size - off < COPY_CHUNK ? (size_t)(size - off) : COPY_CHUNK;
+        rc = cellar__os_read_full(in->vfs, in->file, buf, n, off);
+        if (rc == CELLAR_OK)
+            rc = in->vfs->write(f, buf, n, off);
+        if (rc == CELLAR_OK && progress && progress(off + n, size, payload))
+            rc = cellar__err(CELLAR_ECANCELED, 0, "backup canceled by the progress callback");
+    }
+    if (rc == CELLAR_OK)
+        rc = in->vfs->sync(f);
+    cellar__mutex_unlock(&in->write_mu);
+    if (f)
+        in->vfs->close(f);
+    free(buf);
+    if (rc == CELLAR_OK) {
+        /* a stale log beside the copy belongs to another file id and would be
+         * ignored, but remove it so the copy stands alone */
+        char *w = path_with(dest, "-wal");
+        if (w) {
+            in->vfs->remove(in->vfs, w);
+            free(w);
+        }
+    }
+    cellar__db_leave(db);
+    return rc;
+}
+
+CELLAR_API int cellar_check(cellar_db *db, cellar_report_fn report, cellar_progress_fn progress,
+                            void *payload, uint64_t *out)
+{
+    if (out)
+        *out = 0;
+    int rc = cellar__db_enter(db, false);
+    if (rc != CELLAR_OK)
+        return rc;
+    cellar_inst *in = db->inst;
+    cellar__mutex_lock(&in->write_mu);
+    rc = cellar_hash_check(in->hash, report, progress, payload, out);
+    cellar__mutex_unlock(&in->write_mu);
+    cellar__db_leave(db);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* salvage                                                             */
+/* ------------------------------------------------------------------ */
+
+static uint32_t guess_page_size(const cellar_vfs *vfs, cellar_file *f, uint64_t size)
+{
+    uint8_t h[HDR_LEN];
+    if (cellar__os_read_full(vfs, f, h, HDR_LEN, 0) == CELLAR_OK && memcmp(h, CELLAR_HEADER_MAGIC, 8) == 0) {
+        uint32_t P = cellar__get32(h + 12);
+        if (P >= CELLAR_MIN_PAGE_SIZE && P <= CELLAR_MAX_PAGE_SIZE && (P & (P - 1)) == 0)
+            return P;
+    }
+    uint8_t *pg = malloc(CELLAR_MAX_PAGE_SIZE);
+    uint32_t found = 4096;
+    for (uint32_t P = CELLAR_MIN_PAGE_SIZE; pg && P <= CELLAR_MAX_PAGE_SIZE; P *= 2) {
+        int hits = 0;
+        for (uint32_t p = 1; p < 9 && (uint64_t)(p + 1) * P <= size; p++)
+            if (cellar__os_read_full(vfs, f, pg, P, (uint64_t)p * P) == CELLAR_OK && cellar__page_ok(pg, p, P))
+                hits++;
+        if (hits) {
+            found = P;
+            break;
+        }
+    }
+    free(pg);
+    return found;
+}
+
+CELLAR_API int cellar_salvage(const char *src, const char *dest, cellar_progress_fn progress, void *payload,
+                              uint64_t *out)
+{
+    if (out)
+        *out = 0;
+    if (!src || !dest || !*src || !*dest)
+        return cellar__err(CELLAR_EINVAL, 0, "cellar_salvage: empty path");
+    const cellar_vfs *vfs = cellar_vfs_posix();
+    cellar_file *f = NULL;
+    int rc = vfs->open(vfs, src, CELLAR_VFS_READ, 0, &f);
+    if (rc != CELLAR_OK)
+        return rc;
+    rc = vfs->lock(f, CELLAR_LOCK_SH, 0);
+    if (rc == CELLAR_ELOCKED)
+        rc = cellar__err(CELLAR_ELOCKED, 0, "%s: database is locked by a writer", src);
+    uint64_t size = 0;
+    if (rc == CELLAR_OK)
+        rc = vfs->size(f, &size);
+    uint32_t P = rc == CELLAR_OK ? guess_page_size(vfs, f, size) : 4096;
+    cellar_db *dst = NULL;
+    cellar_options o = CELLAR_OPTIONS_INIT;
+    o.flags = CELLAR_CREATE | CELLAR_TRUNCATE;
+    o.page_size = P;
+    o.sync = CELLAR_SYNC_OFF;
+    if (rc == CELLAR_OK)
+        rc = cellar_open(&dst, dest, &o);
+    uint8_t *pg = malloc(P);
+    if (rc == CELLAR_OK && !pg)
+        rc = cellar__err_oom();
+    uint64_t pages = size / P, copied = 0, now = cellar__now_ms();
+    for (uint64_t p = 1; rc == CELLAR_OK && p < pages && p < UINT32_MAX; p++) {
+        if (progress && (p & 255) == 0 && progress(p, pages, payload)) {
+            rc = cellar__err(CELLAR_ECANCELED, 0, "salvage canceled by the progress callback");
+            break;
+        }
+        if (cellar__os_read_full(vfs, f, pg, P, p * P) != CELLAR_OK || !cellar__page_ok(pg, (uint32_t)p, P))
+            continue;
+        if ((pg[BK_TYPE] != CELLAR_PAGE_BUCKET && pg[BK_TYPE] != CELLAR_PAGE_CHAIN) || !cellar__bk_sane(pg, P))
+            continue;
+        unsigned ns = bk_nslots(pg);
+        for (unsigned i = 0; i < ns && rc == CELLAR_OK; i++) {
+            rec r;
+            if (!cellar__rec_decode(pg, P, bk_slot_off(pg, i), &r))
+                continue;
+            if (r.expiry && r.expiry <= now)
+                continue;
+            uint64_t ttl = r.expiry ? r.expiry - now : 0;
+            if (!(r.flags & REC_LARGE)) {
+                rc = cellar_put_ttl(dst, r.key, r.klen, r.val, r.vlen, ttl);
+                copied += rc == CELLAR_OK;
+                continue;
+            }
+            uint64_t n = r.klen + r.vlen;
+            if ((uint64_t)r.extent * P + n > size)
+                continue;
+            uint8_t *buf = malloc(n ? n : 1);
+            if (!buf) {
+                rc = cellar__err_oom();
+                break;
+            }
+            if (cellar__os_read_full(vfs, f, buf, n, (uint64_t)r.extent * P) == CELLAR_OK &&
+                cellar__crc32c(0, buf, n) == r.crc) {
+                rc = cellar_put_ttl(dst, buf, r.klen, buf + r.klen, r.vlen, ttl);
+                copied += rc == CELLAR_OK;
+            }
+            free(buf);
+        }
+    }
+    free(pg);
+    int crc = cellar_close(dst);
+    if (rc == CELLAR_OK)
+        rc = crc;
+    vfs->close(f);
+    if (out)
+        *out = copied;
+    return rc;
+}

@@ -1,0 +1,158 @@
+/*
+ * hash.h - the on-disk extendible hash index.
+ *
+ * Contract of this layer
+ * ----------------------
+ * - Sees pages only through cache/ (cached bucket pages, and raw page I/O for
+ *   value extents); never touches files or the log.
+ * - Readers (get, scan) may run on any number of threads at once, concurrently
+ *   with the one writer (put, del, split, meta) that the db layer serializes.
+ * - The directory (2^global_depth bucket page numbers) lives in memory and is
+ *   persisted as directory pages at checkpoints; readers load it through an
+ *   atomic pointer, and a doubled directory replaces it (old ones are kept
+ *   until close, so a reader never touches freed memory; their total is at
+ *   most the size of the current one).
+ *
+ * Read protocol (no lock but the page latch): load dir, pick the bucket page,
+ * pin + read-latch it, check it is a bucket whose bits match the hash; if not
+ * (it split meanwhile), retry. The writer updates directory entries while it
+ * still holds the split bucket's write latch, so the retry always progresses.
+ *
+ * Bucket page layout (page types in FORMAT.md):
+ *   0  u32 crc          4  u8 type (2 bucket, 3 chain)   5 u8 local depth
+ *   6  u16 slot count   8  u32 bucket bits (hash & (2^depth - 1))
+ *   12 u32 next chain page (0 = none)  16 u32 record area start
+ *   20 u32 garbage bytes in the record area
+ *   24 slots: u16 record offset, u16 tag (hash bits 48..63), growing up
+ *   ... free ... records, packed toward the end of the page, growing down
+ * Record: u8 flags (1 = large, 2 = ttl), varint klen, varint vlen,
+ *   [u64 expiry ms if ttl], then inline: key, value;
+ *   large: u32 extent page, u32 crc32c(key || value), u64 hash.
+ * A large record's key and value live in a contiguous extent of pages.
+ *
+ * Chains: a bucket is split when it overflows; only when its local depth
+ * equals the global depth and the directory is at its maximum depth
+ * (CELLAR_HASH_MAX_DEPTH) does it grow a chain of overflow pages. With the
+ * keyed hash this needs keys whose hashes agree in their low 24 bits.
+ */
+#ifndef CELLAR_HASH_H
+#define CELLAR_HASH_H
+
+#include "cache/cache.h"
+
+#define CELLAR_PAGE_HEADER 1
+#define CELLAR_PAGE_BUCKET 2
+#define CELLAR_PAGE_CHAIN 3
+#define CELLAR_PAGE_DIR 4
+#define CELLAR_PAGE_FREE 5
+
+#define CELLAR_HASH_MAX_DEPTH 24u
+
+typedef struct cellar_hash cellar_hash;
+
+/** What the file header stores about the index. */
+typedef struct cellar_hash_meta {
+    uint64_t seed0, seed1;
+    uint32_t global_depth;
+    uint32_t dir_start, dir_pages;
+    uint32_t free_start, free_pages;
+    uint32_t page_count;
+    uint64_t records, ttl_records;
+} cellar_hash_meta;
+
+/**
+ * Open the index described by `meta` (directory and free list are read and
+ * validated: CELLAR_ECORRUPT on any inconsistency). file_pages: the data
+ * file's size in pages, for bounds checks.
+ */
+int cellar_hash_open(cellar_hash **out, cellar_cache *cache, const char *path,
+                     uint32_t page_size, const cellar_hash_meta *meta, uint64_t file_pages);
+/** Make a new, empty index (one bucket) in a file that has only its header. */
+int cellar_hash_create(cellar_hash **out, cellar_cache *cache, const char *path,
+                       uint32_t page_size, uint64_t seed0, uint64_t seed1);
+void cellar_hash_close(cellar_hash *h);
+
+/** The keyed hash of a key. */
+uint64_t cellar_hash_key(const cellar_hash *h, const void *key, size_t klen);
+
+/** Called with a value found by cellar_hash_get (borrowed view). */
+typedef int (*cellar_hash_visit_fn)(void *ctx, const uint8_t *val, size_t vlen, uint64_t expiry);
+
+/**
+ * Find `key` (hash hv). Records with expiry != 0 and expiry <= now are absent.
+ * Calls fn once and returns its result, or CELLAR_ENOTFOUND / an error.
+ * Any thread.
+ */
+int cellar_hash_get(cellar_hash *h, uint64_t hv, const void *key, size_t klen, uint64_t now,
+                    cellar_hash_visit_fn fn, void *ctx);
+
+/**
+ * Store key -> val with expiry (0 = none). *out_existed (may be NULL): 1 if a
+ * live record was replaced. Writer only.
+ */
+int cellar_hash_put(cellar_hash *h, uint64_t hv, const void *key, size_t klen,
+                    const void *val, size_t vlen, uint64_t expiry, uint64_t now, int *out_existed);
+/** Remove key; CELLAR_ENOTFOUND if absent or expired (an expired one is removed). Writer only. */
+int cellar_hash_del(cellar_hash *h, uint64_t hv, const void *key, size_t klen, uint64_t now);
+
+/** Current meta (for the header written at a checkpoint). */
+void cellar_hash_meta_get(cellar_hash *h, cellar_hash_meta *out);
+
+/** Called for each meta page image a checkpoint must write. */
+typedef int (*cellar_hash_page_fn)(void *ctx, uint32_t pgno, const uint8_t *image);
+/**
+ * Produce the images of changed directory pages and of a new free-list extent
+ * (allocated at the end of the file). Writer only. Then cellar_hash_meta_get
+ * gives the meta that goes with them; after the checkpoint is durable call
+ * cellar_hash_checkpoint_done(h, true), or (..., false) if it failed.
+ */
+int cellar_hash_meta_pages(cellar_hash *h, cellar_hash_page_fn fn, void *ctx);
+void cellar_hash_checkpoint_done(cellar_hash *h, bool ok);
+
+/* ---- iteration ---- */
+
+/**
+ * One step of a scan in reverse-bit hash order (see db/iter.c): collects the
+ * records of the bucket covering position *cursor whose position is at least
+ * *cursor into `out` (appended; format below), and advances *cursor to the
+ * bucket's end. *cursor == 1<<32 means done. Any thread.
+ * Entry format in out: u8 large, u64 expiry, u64 klen, u64 vlen, then inline:
+ * key, value; large: u32 extent, u32 crc (read with cellar_hash_read_large).
+ */
+typedef struct cellar_buf {
+    uint8_t *data;
+    size_t len, cap;
+} cellar_buf;
+int cellar_buf_reserve(cellar_buf *b, size_t more);
+int cellar_hash_scan_step(cellar_hash *h, uint64_t *cursor, cellar_buf *out, bool *out_hold);
+
+/**
+ * Read a large record's key and value (klen + vlen bytes) from its extent
+ * into buf, verifying its crc. Any thread; see cellar_hash_large_hold.
+ */
+int cellar_hash_read_large(cellar_hash *h, uint32_t extent, uint32_t crc, uint8_t *buf, size_t n);
+/** Readers of extents found under a latch hold this so freed extents are not reused meanwhile. */
+void cellar_hash_large_hold(cellar_hash *h);
+void cellar_hash_large_release(cellar_hash *h);
+
+/* ---- statistics and checking ---- */
+typedef struct cellar_hash_stats {
+    uint64_t bucket_pages, chain_pages, value_pages, dir_pages, free_pages;
+    uint64_t used_bytes, capacity_bytes;
+} cellar_hash_stats;
+/** Walk every bucket (reads pages) to fill stats. Any thread. */
+int cellar_hash_stats_get(cellar_hash *h, cellar_hash_stats *out);
+/** Count unexpired records by walking every bucket. Any thread. */
+int cellar_hash_count_live(cellar_hash *h, uint64_t now, uint64_t *out);
+
+/**
+ * Verify the whole structure; each problem goes to report. Writer lock held
+ * (no concurrent writes). *out_problems receives the count.
+ */
+int cellar_hash_check(cellar_hash *h, cellar_report_fn report, cellar_progress_fn progress,
+                      void *payload, uint64_t *out_problems);
+
+/** Testing: lower the maximum directory depth (forces chains). */
+void cellar_hash__set_max_depth(cellar_hash *h, uint32_t depth);
+
+#endif
