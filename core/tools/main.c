@@ -452,7 +452,8 @@ static int cmd_dump(cli *c, cellar_db *db)
 {
     const char *out = c->nargs ? c->args[0] : "-";
     cli_progress p;
-    cli_progress_init(&p, "dump", 0, c->quiet);
+    /* no progress line in the middle of a dump shown on the same terminal */
+    cli_progress_init(&p, "dump", 0, c->quiet || (strcmp(out, "-") == 0 && isatty(1)));
     int rc = cellar_dump(db, out, cli_progress_cb, &p);
     cli_progress_done(&p);
     return rc ? fail(rc, "dump") : 0;
@@ -772,11 +773,14 @@ static int run(int argc, char **argv, char **pos)
     if (rc) {
         /* the library's message names the file already */
         const cellar_error *e = cellar_error_last();
-        if (e->code == rc && e->message && strstr(e->message, c.file)) {
+        if (e->code == rc && e->message && strstr(e->message, c.file))
             fprintf(stderr, "%s: %s [%s]\n", prog, e->message, cellar_errname(rc));
-            return exit_for(rc);
-        }
-        return fail(rc, c.file);
+        else
+            fail(rc, c.file);
+        if (rc == CELLAR_ECORRUPT)
+            fprintf(stderr, "%s: to copy every readable record into a new file: %s %s check --salvage NEW_FILE\n",
+                    prog, prog, c.file);
+        return exit_for(rc);
     }
     st = cmd->run(&c, db);
     if (fflush(stdout) == EOF && st == 0)

@@ -337,6 +337,7 @@ START_TEST(test_progress_and_cancel)
 
     prog c = { 0, 0, 0, 5000, 1 };
     TU_RC(cellar_dump(db, tu_path("c.dump"), on_progress, &c), CELLAR_ECANCELED);
+    ck_assert_int_ne(access(tu_path("c.dump"), F_OK), 0); /* no half dump left behind */
     cellar_db *dst2 = open_db("p3.db");
     prog d = { 0, 0, 0, 1, 1 };
     TU_RC(cellar_load(dst2, dump, on_progress, &d), CELLAR_ECANCELED);

@@ -37,6 +37,7 @@ struct cellar_cache {
     uint32_t page_size;
     size_t capacity;       /* frames */
     _Atomic size_t dirty;
+    _Atomic bool raw_written;
     shard shards[NSHARDS];
 };
 
@@ -455,5 +456,9 @@ int cellar_cache_read_raw(cellar_cache *c, uint64_t pgno, uint64_t off, void *bu
 
 int cellar_cache_write_raw(cellar_cache *c, uint64_t pgno, uint64_t off, const void *buf, size_t len)
 {
+    atomic_store(&c->raw_written, true);
     return c->vfs->write(c->file, buf, len, pgno * c->page_size + off);
 }
+
+bool cellar_cache_take_raw_flag(cellar_cache *c) { return atomic_exchange(&c->raw_written, false); }
+void cellar_cache_keep_raw_flag(cellar_cache *c) { atomic_store(&c->raw_written, true); }

@@ -91,8 +91,17 @@ void cellar_cache_counters_get(cellar_cache *c, cellar_cache_counters *out);
 /* ---- raw page I/O for pages that bypass the cache (value extents, meta) ---- */
 /** Read len bytes at byte `off` of page pgno onward (CELLAR_ECORRUPT if past end of file). */
 int cellar_cache_read_raw(cellar_cache *c, uint64_t pgno, uint64_t off, void *buf, size_t len);
-/** Write len bytes at byte `off` of page pgno onward. */
+/** Write len bytes at byte `off` of page pgno onward (sets the raw-writes flag). */
 int cellar_cache_write_raw(cellar_cache *c, uint64_t pgno, uint64_t off, const void *buf, size_t len);
+
+/**
+ * Whether raw writes happened since the flag was last taken; takes (clears) it.
+ * A checkpoint syncs the file before its batch completes when it was set, so
+ * value extents the batch refers to are durable first.
+ */
+bool cellar_cache_take_raw_flag(cellar_cache *c);
+/** Set the raw-writes flag again (a checkpoint that took it failed before syncing). */
+void cellar_cache_keep_raw_flag(cellar_cache *c);
 
 /* ---- page checksums ---- */
 /** Store the checksum of page `pgno` in its first 4 bytes. */

@@ -58,6 +58,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define DUMP_MAGIC "cellardb-dump"
 #define DUMP_VERSION 1
@@ -132,7 +133,7 @@ CELLAR_API int cellar_dump(cellar_db *db, const char *path, cellar_progress_fn p
         return rc;
     }
     errno = 0;
-    if (fprintf(f, "%s %d\n# key<TAB>value[<TAB>expires=ms]; bytes written as %%XX (see cellardb dump.c)\n",
+    if (fprintf(f, "%s %d\n# KEY<TAB>VALUE[<TAB>expires=MS]; non-printable bytes, %% and # as %%XX\n",
                 DUMP_MAGIC, DUMP_VERSION) < 0)
         rc = io_error(name, "write");
 
@@ -173,6 +174,9 @@ CELLAR_API int cellar_dump(cellar_db *db, const char *path, cellar_progress_fn p
         rc = io_error(name, "write");
     if (!to_stdout && fclose(f) == EOF && rc == CELLAR_OK)
         rc = io_error(name, "close");
+    struct stat sb;
+    if (rc != CELLAR_OK && !to_stdout && stat(path, &sb) == 0 && S_ISREG(sb.st_mode))
+        unlink(path); /* no half dump left behind to be mistaken for a whole one */
     return rc;
 }
 

@@ -281,12 +281,20 @@ int cellar__checkpoint(cellar_inst *in, uint64_t resume, bool at_end)
             free(hdr);
         }
     }
+    /* value extents written since the last sync must be durable before a
+     * batch that refers to them is: recovery will not replay their records */
+    bool raw = cellar_cache_take_raw_flag(in->cache);
+    if (rc == CELLAR_OK && raw)
+        rc = in->vfs->sync(in->file);
     if (rc == CELLAR_OK)
         rc = cellar_wal_batch_end(in->wal, at_end ? batch_at : resume);
-    if (rc != CELLAR_OK)
+    if (rc != CELLAR_OK) {
         cellar_wal_batch_cancel(in->wal);
-    else
+        if (raw) /* not synced after all: keep the flag for the next try */
+            cellar_cache_keep_raw_flag(in->cache);
+    } else {
         logged = true;
+    }
     /* in place */
     const cellar_vfs *vfs = in->vfs;
     for (size_t i = 0; i < np && rc == CELLAR_OK; i++)
@@ -493,9 +501,15 @@ static int load_existing(cellar_inst *in, size_t cache_size, uint64_t file_size)
         } else {
             rc = cellar_wal_batch_pages(in->wal, batch_to_file, in);
             if (rc == CELLAR_OK)
-                rc = in->vfs->sync(in->file);
-            if (rc == CELLAR_OK)
                 rc = in->vfs->read(in->file, hdr, HDR_LEN, 0, &got);
+            /* the batch's header is trusted (its log chain checked out): give
+             * the file the length it names, which the crash may have undone */
+            uint64_t want = (uint64_t)cellar__get32(hdr + 68) * in->P;
+            if (rc == CELLAR_OK && got == HDR_LEN && header_judge(in->path, hdr, HDR_LEN) == CELLAR_OK &&
+                (rc = in->vfs->size(in->file, &file_size)) == CELLAR_OK && file_size < want)
+                rc = in->vfs->truncate(in->file, want);
+            if (rc == CELLAR_OK)
+                rc = in->vfs->sync(in->file);
             if (rc == CELLAR_OK && (rc = in->vfs->size(in->file, &file_size)) == CELLAR_OK)
                 file_pages = file_size / in->P;
         }
