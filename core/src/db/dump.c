@@ -139,7 +139,7 @@ CELLAR_API int cellar_dump(cellar_db *db, const char *path, cellar_progress_fn p
 
     while (rc == CELLAR_OK) {
         const void *k, *v;
-        size_t kl, vl;
+        size_t kl = 0, vl = 0;
         rc = cellar_iter_next(it, &k, &kl, &v, &vl);
         if (rc == CELLAR_ENOTFOUND) {
             rc = CELLAR_OK;
@@ -422,7 +422,7 @@ static int load_stream(cellar_db *db, line_reader *r, batch *b, uint64_t total,
         unsigned char *t2 = memchr(val, '\t', rest);
         size_t vraw = t2 ? (size_t)(t2 - val) : rest;
         uint64_t expires = 0;
-        size_t kl, vl;
+        size_t kl = 0, vl = 0;
         if (t2 && (rc = parse_attrs(r, t2 + 1, rest - vraw - 1, &expires)) != CELLAR_OK)
             break;
         if ((rc = decode_field(r, line, kraw, &kl)) != CELLAR_OK ||
