@@ -101,6 +101,12 @@ uint32_t cellar__bk_room(const uint8_t *pg)
     return cellar__get32(pg + BK_DATA) - used_top + cellar__get32(pg + BK_GARBAGE);
 }
 
+bool cellar__bk_header_ok(const uint8_t *pg, uint32_t P)
+{
+    uint32_t data = cellar__get32(pg + BK_DATA), ns = bk_nslots(pg);
+    return data <= P && BK_SLOTS + 4u * ns <= data && cellar__get32(pg + BK_GARBAGE) <= P - data;
+}
+
 bool cellar__bk_sane(const uint8_t *pg, uint32_t P)
 {
     uint32_t data = cellar__get32(pg + BK_DATA), ns = bk_nslots(pg);

@@ -493,7 +493,7 @@ static int find_for_write(cellar_hash *h, uint64_t hv, const void *key, size_t k
     int rc = cellar_cache_get(h->cache, pgno, &p);
     if (rc != CELLAR_OK)
         return rc;
-    if (p->data[BK_TYPE] != CELLAR_PAGE_BUCKET || !cellar__bk_sane(p->data, h->P)) {
+    if (p->data[BK_TYPE] != CELLAR_PAGE_BUCKET || !cellar__bk_header_ok(p->data, h->P)) {
         cellar_cache_unpin(h->cache, p);
         return corrupt(h, pgno, "not a valid bucket page");
     }
@@ -528,7 +528,7 @@ static int find_for_write(cellar_hash *h, uint64_t hv, const void *key, size_t k
             cur = p;
             break;
         }
-        if (cur->data[BK_TYPE] != CELLAR_PAGE_CHAIN || !cellar__bk_sane(cur->data, h->P)) {
+        if (cur->data[BK_TYPE] != CELLAR_PAGE_CHAIN || !cellar__bk_header_ok(cur->data, h->P)) {
             rc = corrupt(h, next, "not a valid chain page");
             cellar_cache_unpin(h->cache, cur);
             cur = p;

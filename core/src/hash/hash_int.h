@@ -87,7 +87,8 @@ uint32_t cellar__bk_room(const uint8_t *pg); /* free + garbage bytes */
 bool cellar__bk_insert(uint8_t *pg, uint32_t P, uint16_t tag, const uint8_t *rec, size_t len);
 void cellar__bk_remove(uint8_t *pg, uint32_t P, unsigned slot);
 void cellar__bk_compact(uint8_t *pg, uint32_t P);
-bool cellar__bk_sane(const uint8_t *pg, uint32_t P);
+bool cellar__bk_sane(const uint8_t *pg, uint32_t P);       /* every record decodes (O(records)) */
+bool cellar__bk_header_ok(const uint8_t *pg, uint32_t P);  /* header fields in bounds (O(1)) */
 static inline unsigned bk_nslots(const uint8_t *pg) { return cellar__get16(pg + BK_NSLOTS); }
 static inline uint32_t bk_slot_off(const uint8_t *pg, unsigned i) { return cellar__get16(pg + BK_SLOTS + 4 * i); }
 static inline uint16_t bk_slot_tag(const uint8_t *pg, unsigned i) { return cellar__get16(pg + BK_SLOTS + 4 * i + 2); }
