@@ -35,7 +35,8 @@ if [ -n "${CELLAR_JOBS:-}" ]; then jobs="$CELLAR_JOBS"; fi
 
 now() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
-step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
+if [ -t 1 ]; then bold=$'\033[1m'; plain=$'\033[0m'; else bold=""; plain=""; fi
+step() { printf '\n%s==> %s%s\n' "$bold" "$*" "$plain"; }
 t_start="$(now)"
 
 # ---- 1. dependencies ----
@@ -86,7 +87,7 @@ echo "wrote $demo/sample.dump ($(du -h "$demo/sample.dump" | cut -f1), $(since "
 
 step "Load it: cellardb $DB load sample.dump"
 t0="$(now)"
-"$CLI" --sync off "$DB" load "$demo/sample.dump"
+"$CLI" --progress --sync off "$DB" load "$demo/sample.dump"
 load_secs="$(since "$t0")"
 
 step "Stats: cellardb $DB stats"

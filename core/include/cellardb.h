@@ -31,6 +31,17 @@
  * when the last handle closes. File locks keep other processes out: one
  * read-write process at a time; read-only processes while no writer is open.
  *
+ * Semantics shared by every call
+ * ------------------------------
+ * - A key with a TTL is expired once now >= its expiry; an expired key is
+ *   never returned, counted or iterated.
+ * - In cellar_put_many, a key given twice takes its later value.
+ * - A swapping cellar_cas stores the new value without a TTL.
+ * - Inside a transaction, get, exists and delete count as reads for conflict
+ *   detection; committing a transaction (read-only ones included) fails with
+ *   CELLAR_ECONFLICT if a key it read was changed by another commit after
+ *   the read.
+ *
  * Lifetime
  * --------
  * cellar_close() on a db with live transactions or iterators is allowed: they
@@ -275,7 +286,8 @@ CELLAR_API int cellar_delete(cellar_db *db, const void *key, size_t klen);
 /**
  * Add `delta` to the decimal ASCII integer stored under `key` (absent counts
  * as 0) and store the result as decimal ASCII. out (may be NULL) receives it.
- * Returns CELLAR_OK, CELLAR_ENAN (value is not a decimal int64),
+ * Returns CELLAR_OK, CELLAR_ENAN (value is not a decimal int64: empty,
+ * non-digits, or out of range),
  * CELLAR_EOVERFLOW, or an error as cellar_put. A TTL on the key is kept.
  */
 CELLAR_API int cellar_incr(cellar_db *db, const void *key, size_t klen,

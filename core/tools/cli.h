@@ -55,12 +55,14 @@ int cli_read_stdin(cli_bytes *out);
 typedef struct cli_progress {
     const char *label;   /* "load", "compact", ... */
     int bytes;           /* units are bytes (show MiB) rather than records */
-    int enabled;         /* stderr is a terminal and not --quiet */
+    int enabled;         /* stderr is a terminal (or --progress) and not --quiet */
+    int plain;           /* not a terminal: whole lines, once a second, no escapes */
     uint64_t start_ns, last_ns;
     int drawn;
 } cli_progress;
 
-/** Set up p; it draws only if stderr is a terminal and quiet is 0. */
+/** Set up p; it draws only if stderr is a terminal (or cli_force_progress)
+ * and quiet is 0. */
 void cli_progress_init(cli_progress *p, const char *label, int bytes, int quiet);
 /** A cellar_progress_fn: payload is a cli_progress. Returns 1 after Ctrl-C. */
 int cli_progress_cb(uint64_t done, uint64_t total, void *payload);
@@ -70,6 +72,8 @@ void cli_progress_done(cli_progress *p);
 uint64_t cli_now_ns(void);
 /** Set once SIGINT arrives (long operations stop at the next progress call). */
 extern volatile int cli_interrupted;
+/** --progress: draw progress (as plain lines) even when stderr is not a terminal. */
+extern int cli_force_progress;
 
 /* ---- bench ---- */
 

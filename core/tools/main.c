@@ -579,6 +579,7 @@ static void print_help(FILE *f)
             "  -h, --help          this help, or a command's (cellardb FILE put --help)\n"
             "  -V, --version       print the version\n"
             "  -q, --quiet         no progress display or summaries\n"
+            "  --progress          show progress even when stderr is not a terminal\n"
             "  --readonly          open the database read-only\n"
             "  --sync MODE         durability: normal (default), full or off\n"
             "  --cache-size SIZE   page cache budget, e.g. 64M (default: the library's)\n"
@@ -622,6 +623,7 @@ static int set_option(cli *c, const char *name, const char *val, int *help, int 
     if (strcmp(name, "help") == 0) *help = 1;
     else if (strcmp(name, "version") == 0) *version = 1;
     else if (strcmp(name, "quiet") == 0) c->quiet = 1;
+    else if (strcmp(name, "progress") == 0) cli_force_progress = 1;
     else if (strcmp(name, "readonly") == 0) c->readonly = 1;
     else if (strcmp(name, "hex") == 0) c->codec = CODEC_HEX;
     else if (strcmp(name, "escape") == 0) c->codec = CODEC_ESCAPE;

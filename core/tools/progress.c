@@ -2,6 +2,8 @@
  * progress.c - a one-line progress display on stderr for long operations
  * (load, dump, compact, backup, check, bench), drawn only when stderr is a
  * terminal, at most 10 times a second, and erased when the operation ends.
+ * With --progress it is also shown when stderr is a file or pipe (a CI log):
+ * then as whole lines, at most one a second.
  * Ctrl-C sets cli_interrupted, and the next progress call cancels the
  * operation cleanly (the library returns CELLAR_ECANCELED).
  */
@@ -12,6 +14,7 @@
 #include <unistd.h>
 
 volatile int cli_interrupted;
+int cli_force_progress;
 
 uint64_t cli_now_ns(void)
 {
@@ -25,7 +28,9 @@ void cli_progress_init(cli_progress *p, const char *label, int bytes, int quiet)
     memset(p, 0, sizeof *p);
     p->label = label;
     p->bytes = bytes;
-    p->enabled = !quiet && isatty(2);
+    int tty = isatty(2);
+    p->enabled = !quiet && (tty || cli_force_progress);
+    p->plain = !tty;
     p->start_ns = cli_now_ns();
 }
 
@@ -45,8 +50,12 @@ int cli_progress_cb(uint64_t done, uint64_t total, void *payload)
     if (!p || !p->enabled)
         return 0;
     uint64_t now = cli_now_ns();
-    if (p->drawn && now - p->last_ns < 100000000u && !(total && done >= total))
+    uint64_t every = p->plain ? 1000000000u : 100000000u; /* a log gets a line a second */
+    int finished = total && done >= total;
+    if (p->drawn && now - p->last_ns < every && !finished)
         return 0;
+    if (p->plain && finished && p->drawn == 2)
+        return 0; /* the 100% line once */
     p->last_ns = now;
     p->drawn = 1;
     double secs = (double)(now - p->start_ns) / 1e9;
@@ -60,7 +69,14 @@ int cli_progress_cb(uint64_t done, uint64_t total, void *payload)
         memset(bar, '#', (size_t)fill);
         memset(bar + fill, '-', (size_t)(width - fill));
         bar[width] = '\0';
-        fprintf(stderr, "\r%-8s [%s] %3d%%  %s / %s  %.1fs \x1b[K", p->label, bar, pct, d, t, secs);
+        if (p->plain)
+            fprintf(stderr, "%s: %3d%%  %s / %s  %.1fs\n", p->label, pct, d, t, secs);
+        else
+            fprintf(stderr, "\r%-8s [%s] %3d%%  %s / %s  %.1fs \x1b[K", p->label, bar, pct, d, t, secs);
+        if (finished)
+            p->drawn = 2;
+    } else if (p->plain) {
+        fprintf(stderr, "%s: %s  %.1fs\n", p->label, d, secs);
     } else {
         fprintf(stderr, "\r%-8s %s  %.1fs \x1b[K", p->label, d, secs);
     }
@@ -70,7 +86,7 @@ int cli_progress_cb(uint64_t done, uint64_t total, void *payload)
 
 void cli_progress_done(cli_progress *p)
 {
-    if (p && p->enabled && p->drawn) {
+    if (p && p->enabled && p->drawn && !p->plain) {
         fputs("\r\x1b[K", stderr);
         fflush(stderr);
     }

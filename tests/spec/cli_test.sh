@@ -187,6 +187,11 @@ if cmp -s "$T/a.scan" "$T/c.scan"; then ok; else bad "dump | load: contents diff
 c "$T/copy.db" ttl session >"$T/ttl" 2>&1
 t="$(cat "$T/ttl")"
 if [ "$t" -gt 0 ] 2>/dev/null && [ "$t" -le 100000 ]; then ok; else bad "ttl after dump/load: '$t'"; fi
+# --progress draws whole lines when stderr is not a terminal; without it, nothing
+expect_rc 0 c --progress "$T/progress.db" load "$T/db.dump"
+expect_grep "^load: 100%" "$T/err"
+expect_rc 0 c "$T/progress2.db" load "$T/db.dump"
+if [ -s "$T/err" ]; then bad "load wrote to stderr without --progress: $(head -c 200 "$T/err")"; else ok; fi
 # hand-written dump text
 printf 'cellardb-dump 1\nalpha\t1\nbeta\t%%00%%01\n' | c -q "$T/hand.db" load
 expect_out "1" c "$T/hand.db" get alpha
@@ -207,6 +212,19 @@ expect_rc 0 c "$DB" backup "$T/backup.db"
 expect_out "$(c "$DB" count)" c "$T/backup.db" count
 expect_out "world" sh -c "'$CLI' '$T/backup.db' put hello world && '$CLI' '$T/backup.db' get hello"
 expect_rc 2 c "$DB" backup
+
+# ---- a damaged file: check reports it (exit 4), salvage copies what is readable ----
+D="$T/damaged.db"
+{ echo "cellardb-dump 1"; for i in $(seq 1 400); do printf 'key%d\tvalue %d\n' "$i" "$i"; done; } | c -q "$D" load
+expect_rc 0 c "$D" check
+size=$(wc -c <"$D")
+for off in $(seq 4296 4096 "$size"); do   # 200 bytes into every page after the first
+  printf 'GARBAGE-GARBAGE-GARBAGE' | dd of="$D" bs=1 seek="$off" conv=notrunc 2>/dev/null
+done
+expect_rc 4 c "$D" check
+if grep -q "CELLAR_ECORRUPT\|problem" "$T/err" "$T/out"; then ok; else bad "check of a damaged file said nothing useful"; fi
+expect_rc 0 c "$D" check --salvage "$T/rescued.db"
+expect_rc 0 c "$T/rescued.db" check
 
 # ---- options ----
 expect_rc 3 c --readonly "$DB" put x y

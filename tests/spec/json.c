@@ -134,7 +134,7 @@ static int parse_string(parser *ps, char **out, size_t *out_len)
         case 'r': lit = '\r'; break;
         case 't': lit = '\t'; break;
         case 'u': {
-            unsigned cp, lo;
+            unsigned cp = 0, lo = 0;
             if (hex4(ps, &cp)) { free(b); return -1; }
             if (cp >= 0xD800 && cp <= 0xDBFF) {
                 if (ps->end - ps->p < 6 || ps->p[0] != '\\' || ps->p[1] != 'u') {

@@ -765,6 +765,8 @@ static int outcome_matches(int rc, const result *r, const json_val *expect, run_
     if (!expect)
         return rc == CELLAR_OK;
     const json_val *ok = json_get(expect, "ok"), *err = json_get(expect, "error");
+    if (expect->type != JSON_OBJ || expect->len != 1)
+        ok = err = NULL;
     if (ok && !err)
         return rc == CELLAR_OK && result_matches(r, ok);
     if (err && !ok && err->type == JSON_STR)
@@ -783,6 +785,25 @@ static void report_outcome(FILE *f, int rc, const result *r)
         fprintf(f, "{\"error\": \"%s\"} (%s)", cellar_errname(rc), cellar_error_last()->message);
     }
 }
+
+/* 0 if every key of obj is in allowed (NULL-terminated), else the first other key. */
+static const char *unknown_key(const json_val *obj, const char *const *allowed)
+{
+    if (!obj || obj->type != JSON_OBJ)
+        return NULL;
+    for (size_t i = 0; i < obj->len; i++) {
+        int found = 0;
+        for (int j = 0; allowed[j] && !found; j++)
+            found = strcmp(obj->keys[i], allowed[j]) == 0;
+        if (!found)
+            return obj->keys[i];
+    }
+    return NULL;
+}
+
+static const char *const case_keys[] = { "name", "description", "options", "open_expect", "steps", NULL };
+static const char *const step_keys[] = { "op", "args", "expect", NULL };
+static const char *const file_keys[] = { "suite", "description", "cases", NULL };
 
 /* Run one case; 1 if it passed. */
 static int run_case(const json_val *c, const char *file)
@@ -815,6 +836,18 @@ static int run_case(const json_val *c, const char *file)
     if (!name || name->type != JSON_STR || !steps || steps->type != JSON_ARR) {
         fprintf(stderr, "FAIL %s (%s): a case needs a string \"name\" and an array \"steps\"\n", cname, file);
         goto out;
+    }
+    const char *odd = unknown_key(c, case_keys);
+    if (odd) { /* a typo would otherwise skip a check silently */
+        fprintf(stderr, "FAIL %s (%s): bad case: unknown field \"%s\"\n", cname, file, odd);
+        goto out;
+    }
+    for (size_t i = 0; i < steps->len; i++) {
+        if (steps->items[i].type != JSON_OBJ || (odd = unknown_key(&steps->items[i], step_keys))) {
+            fprintf(stderr, "FAIL %s (%s): step %zu: bad case: %s%s%s\n", cname, file, i,
+                    odd ? "unknown field \"" : "a step must be an object", odd ? odd : "", odd ? "\"" : "");
+            goto out;
+        }
     }
 
     /* the open at case start */
@@ -889,6 +922,29 @@ out:
 static int npassed, nfailed;
 static const char *filter;
 
+/* Case names seen so far: names must be unique across the suite. */
+static char **seen_names;
+static size_t nseen, seen_cap;
+
+static int name_is_new(const char *name)
+{
+    for (size_t i = 0; i < nseen; i++)
+        if (strcmp(seen_names[i], name) == 0)
+            return 0;
+    if (nseen == seen_cap) {
+        size_t cap = seen_cap ? seen_cap * 2 : 256;
+        char **nn = realloc(seen_names, cap * sizeof *nn);
+        if (!nn)
+            return 1;
+        seen_names = nn;
+        seen_cap = cap;
+    }
+    seen_names[nseen] = strdup(name);
+    if (seen_names[nseen])
+        nseen++;
+    return 1;
+}
+
 static void run_file(const char *path)
 {
     json_val doc;
@@ -899,8 +955,10 @@ static void run_file(const char *path)
         return;
     }
     const json_val *cases = json_get(&doc, "cases");
-    if (!cases || cases->type != JSON_ARR) {
-        fprintf(stderr, "FAIL %s: no \"cases\" array\n", path);
+    const char *odd = unknown_key(&doc, file_keys);
+    if (!cases || cases->type != JSON_ARR || odd) {
+        fprintf(stderr, "FAIL %s: %s%s%s\n", path, odd ? "unknown field \"" : "no \"cases\" array", odd ? odd : "",
+                odd ? "\"" : "");
         nfailed++;
     } else {
         const char *base = strrchr(path, '/');
@@ -909,6 +967,11 @@ static void run_file(const char *path)
             const json_val *nm = json_get(&cases->items[i], "name");
             if (filter && (!nm || nm->type != JSON_STR || !strstr(nm->str, filter)))
                 continue;
+            if (nm && nm->type == JSON_STR && !name_is_new(nm->str)) {
+                fprintf(stderr, "FAIL %s (%s): bad case: the name is used twice in the suite\n", nm->str, base);
+                nfailed++;
+                continue;
+            }
             if (run_case(&cases->items[i], base))
                 npassed++;
             else
@@ -990,5 +1053,8 @@ int main(int argc, char **argv)
     for (; i < argc; i++)
         run_path(argv[i]);
     printf("%d passed, %d failed\n", npassed, nfailed);
+    for (size_t j = 0; j < nseen; j++)
+        free(seen_names[j]);
+    free(seen_names);
     return nfailed ? 1 : 0;
 }

@@ -432,7 +432,7 @@ static int split(cellar_hash *h, uint32_t idx)
         cellar_cache_unpin(h->cache, b);
         return rc;
     }
-    uint8_t *tmp = malloc(h->P);
+    uint8_t *tmp = calloc(1, h->P); /* zeroed: free space reaches the file too */
     if (!tmp) {
         cellar_cache_unpin(h->cache, b);
         cellar_cache_unpin(h->cache, n);
