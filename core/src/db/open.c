@@ -32,7 +32,19 @@ static cellar_inst *registry;
 static _Atomic unsigned long fork_gen;
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 
-static void on_fork_child(void) { atomic_fetch_add(&fork_gen, 1); }
+/* In the child: handles from before the fork are refused (EFORK), and the
+ * child's copies of their descriptors are closed so that the parent's file
+ * lock ends when the parent closes. No other thread runs in the child, so the
+ * registry is walked without its mutex (which another thread may have held). */
+static void on_fork_child(void)
+{
+    atomic_fetch_add(&fork_gen, 1);
+    for (cellar_inst *in = registry; in; in = in->next) {
+        cellar__os_drop_inherited(in->vfs, in->file);
+        if (in->wal)
+            cellar__os_drop_inherited(in->vfs, cellar_wal_file(in->wal));
+    }
+}
 static void atfork_init(void) { pthread_atfork(NULL, NULL, on_fork_child); }
 
 /* ------------------------------------------------------------------ */
@@ -186,10 +198,13 @@ static int header_judge(const char *path, const uint8_t *h, size_t got)
     if (got < HDR_LEN)
         return cellar__err(CELLAR_ECORRUPT, 0, "%s: page 0: file is truncated (%zu bytes)", path, got);
     uint32_t ver = cellar__get32(h + 8);
-    if (ver > CELLAR_FORMAT_VERSION)
+    bool crc_ok = cellar__get32(h + 16) == header_crc(h);
+    /* A newer version is believed when its header checks out, or when the
+     * number is a plausible next one; a garbage number is corruption. */
+    if (ver > CELLAR_FORMAT_VERSION && (crc_ok || ver <= CELLAR_FORMAT_VERSION + 16))
         return cellar__err(CELLAR_EVERSION, 0, "%s: format version %u is newer than this library's (%u)",
                            path, ver, CELLAR_FORMAT_VERSION);
-    if (ver == 0 || cellar__get32(h + 16) != header_crc(h) || !page_size_ok(cellar__get32(h + 12)))
+    if (ver == 0 || !crc_ok || !page_size_ok(cellar__get32(h + 12)))
         return cellar__err(CELLAR_ECORRUPT, 0, "%s: page 0: header checksum mismatch", path);
     return CELLAR_OK;
 }
@@ -469,7 +484,7 @@ static int create_new(cellar_inst *in, const cellar_options *o, size_t cache_siz
 
 static int load_existing(cellar_inst *in, size_t cache_size, uint64_t file_size)
 {
-    uint8_t hdr[HDR_LEN];
+    uint8_t hdr[HDR_LEN] = { 0 };
     size_t got = 0;
     int rc = in->vfs->read(in->file, hdr, HDR_LEN, 0, &got);
     if (rc != CELLAR_OK)
@@ -516,7 +531,8 @@ static int load_existing(cellar_inst *in, size_t cache_size, uint64_t file_size)
         if (rc != CELLAR_OK)
             return rc;
     }
-    if ((rc = header_judge(in->path, hdr, HDR_LEN)) != CELLAR_OK)
+    /* without a batch to repair it, a bad header stays bad */
+    if ((rc = header_judge(in->path, hdr, has_batch ? HDR_LEN : got)) != CELLAR_OK)
         return rc;
     if (cellar__get32(hdr + 12) != in->P || cellar__get64(hdr + 24) != in->file_id)
         return cellar__err(CELLAR_ECORRUPT, 0, "%s: page 0: header does not match its log", in->path);
@@ -618,6 +634,7 @@ CELLAR_API int cellar_open(cellar_db **out, const char *path, const cellar_optio
     int rc = cellar__os_vfs_check(vfs);
     if (rc != CELLAR_OK)
         return rc;
+    cellar_wal_set_create_mode(o.mode ? o.mode : 0666); /* the log gets the database's mode */
     size_t cache_size = o.cache_size ? o.cache_size : (size_t)64 << 20;
     bool readonly = (o.flags & CELLAR_RDONLY) != 0;
 

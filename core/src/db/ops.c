@@ -21,17 +21,15 @@ static inline uint64_t key_hash(cellar_db *db, const void *key, size_t klen)
 
 CELLAR_API int cellar_get(cellar_db *db, const void *key, size_t klen, void **out, size_t *out_len)
 {
-    if (!out)
-        return cellar__err(CELLAR_EINVAL, 0, "cellar_get: out is NULL");
+    if (!out || !out_len)
+        return cellar__err(CELLAR_EINVAL, 0, "cellar_get: out or out_len is NULL");
     *out = NULL;
-    if (out_len)
-        *out_len = 0;
+    *out_len = 0;
     int rc = cellar__check_key(key, klen);
     if (rc != CELLAR_OK || (rc = cellar__db_enter(db, false)) != CELLAR_OK)
         return rc;
-    copy_ctx c = { out, out_len };
-    rc = cellar_hash_get(db->inst->hash, key_hash(db, key, klen), key, klen, cellar__db_now(db->inst),
-                         cellar__copy_visit, &c);
+    rc = cellar_hash_get_copy(db->inst->hash, key_hash(db, key, klen), key, klen, cellar__db_now(db->inst),
+                              out, out_len);
     cellar__db_leave(db);
     return rc;
 }
@@ -279,6 +277,8 @@ static int cas_fn(cellar_inst *in, cur *c, op *o, void *ctx)
 CELLAR_API int cellar_cas(cellar_db *db, const void *key, size_t klen, const void *expected, size_t elen,
                           const void *val, size_t vlen)
 {
+    if (!expected && elen)
+        return cellar__err(CELLAR_EINVAL, 0, "cellar_cas: expected is NULL but its length is %zu", elen);
     if (expected && elen > CELLAR_MAX_VALUE_SIZE)
         return cellar__err(CELLAR_ETOOBIG, 0, "expected value is over the size limit");
     int rc = val ? cellar__check_val(val, vlen) : CELLAR_OK;

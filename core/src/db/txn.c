@@ -505,9 +505,10 @@ static int txn_read(cellar_txn *t, const void *key, size_t klen, void **out, siz
 
 CELLAR_API int cellar_txn_get(cellar_txn *txn, const void *key, size_t klen, void **out, size_t *out_len)
 {
-    if (!out)
-        return cellar__err(CELLAR_EINVAL, 0, "cellar_txn_get: out is NULL");
+    if (!out || !out_len)
+        return cellar__err(CELLAR_EINVAL, 0, "cellar_txn_get: out or out_len is NULL");
     *out = NULL;
+    *out_len = 0;
     int rc = txn_enter(txn, false);
     if (rc != CELLAR_OK)
         return rc;

@@ -316,8 +316,42 @@ static int bucket_for_read(cellar_hash *h, uint64_t hv, cellar_page **out)
 
 static bool expired(const rec *r, uint64_t now) { return r->expiry != 0 && r->expiry <= now; }
 
+static int lookup(cellar_hash *h, uint64_t hv, const void *key, size_t klen, uint64_t now,
+                  cellar_hash_visit_fn fn, void *ctx, void **steal, size_t *steal_len);
+
 int cellar_hash_get(cellar_hash *h, uint64_t hv, const void *key, size_t klen, uint64_t now,
                     cellar_hash_visit_fn fn, void *ctx)
+{
+    return lookup(h, hv, key, klen, now, fn, ctx, NULL, NULL);
+}
+
+static int copy_out(void *ctx, const uint8_t *val, size_t vlen, uint64_t expiry)
+{
+    void **out = ctx;
+    (void)expiry;
+    void *p = malloc(vlen ? vlen : 1);
+    if (!p)
+        return cellar__err_oom();
+    if (vlen)
+        memcpy(p, val, vlen);
+    *out = p;
+    return CELLAR_OK;
+}
+
+int cellar_hash_get_copy(cellar_hash *h, uint64_t hv, const void *key, size_t klen, uint64_t now,
+                         void **out, size_t *out_len)
+{
+    *out = NULL;
+    size_t n = 0;
+    int rc = lookup(h, hv, key, klen, now, copy_out, out, out, &n);
+    if (rc == CELLAR_OK && out_len)
+        *out_len = n;
+    return rc;
+}
+
+/* copy_out stores the length through steal_len too */
+static int lookup(cellar_hash *h, uint64_t hv, const void *key, size_t klen, uint64_t now,
+                  cellar_hash_visit_fn fn, void *ctx, void **steal, size_t *steal_len)
 {
     cellar_page *p = NULL;
     int rc = bucket_for_read(h, hv, &p);
@@ -338,6 +372,8 @@ int cellar_hash_get(cellar_hash *h, uint64_t hv, const void *key, size_t klen, u
             }
             if (!(r.flags & REC_LARGE)) {
                 rc = fn(ctx, r.val, r.vlen, r.expiry);
+                if (steal_len)
+                    *steal_len = r.vlen;
                 break;
             }
             /* large: read the extent outside the latch, holding off reuse */
@@ -348,6 +384,14 @@ int cellar_hash_get(cellar_hash *h, uint64_t hv, const void *key, size_t klen, u
             uint8_t *buf = malloc(n ? n : 1);
             rc = buf ? cellar_hash_read_large(h, r.extent, r.crc, buf, n) : cellar__err_oom();
             cellar_hash_large_release(h);
+            if (rc == CELLAR_OK && steal) {
+                /* hand the buffer over: value moved to its front, tail trimmed */
+                memmove(buf, buf + r.klen, r.vlen);
+                uint8_t *shrunk = realloc(buf, r.vlen ? r.vlen : 1);
+                *steal = shrunk ? shrunk : buf;
+                *steal_len = r.vlen;
+                return CELLAR_OK;
+            }
             if (rc == CELLAR_OK)
                 rc = fn(ctx, buf + r.klen, r.vlen, r.expiry);
             free(buf);

@@ -87,6 +87,14 @@ int cellar_hash_get(cellar_hash *h, uint64_t hv, const void *key, size_t klen, u
                     cellar_hash_visit_fn fn, void *ctx);
 
 /**
+ * As cellar_hash_get, but hands back the value in fresh memory (*out, free()).
+ * A large value is read once, into the buffer that is returned, so a 1 GiB
+ * value costs 1 GiB here, not two. Any thread.
+ */
+int cellar_hash_get_copy(cellar_hash *h, uint64_t hv, const void *key, size_t klen, uint64_t now,
+                         void **out, size_t *out_len);
+
+/**
  * Store key -> val with expiry (0 = none). *out_existed (may be NULL): 1 if a
  * live record was replaced. Writer only.
  */

@@ -61,4 +61,13 @@ const cellar_vfs *cellar__os_vfs(const cellar_vfs *vfs);
  */
 int cellar__os_vfs_check(const cellar_vfs *vfs);
 
+/**
+ * In a child made by fork(): close the child's copy of an inherited POSIX
+ * descriptor without touching its lock, so the parent's lock goes away when
+ * the parent closes (an OFD lock lives as long as any copy of the descriptor).
+ * Later calls on f fail with EIO (EBADF); close(f) only frees it. Other vfs:
+ * no-op. Async-signal-safe (only close()).
+ */
+void cellar__os_drop_inherited(const cellar_vfs *vfs, cellar_file *f);
+
 #endif /* CELLAR_OS_H */

@@ -193,7 +193,7 @@ static int posix_close(cellar_file *f)
     /* Closing the only descriptor of the open file releases its lock. On
      * Linux the descriptor is gone even when close reports EINTR/EIO, so it
      * is never retried. */
-    if (close(pf->fd) != 0 && errno != EINTR)
+    if (pf->fd >= 0 && close(pf->fd) != 0 && errno != EINTR)
         rc = posix_err(errno, pf->path, "close");
     free(pf->path);
     free(pf);
@@ -425,4 +425,15 @@ static const cellar_vfs posix_vfs = {
 CELLAR_API const cellar_vfs *cellar_vfs_posix(void)
 {
     return &posix_vfs;
+}
+
+void cellar__os_drop_inherited(const cellar_vfs *vfs, cellar_file *f)
+{
+    if (!f || vfs != cellar_vfs_posix())
+        return;
+    posix_file *pf = PF(f);
+    if (pf->fd >= 0) {
+        close(pf->fd); /* no unlock: the lock belongs to the parent's open file */
+        pf->fd = -1;
+    }
 }

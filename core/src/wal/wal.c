@@ -50,6 +50,11 @@ struct cellar_wal {
 
 static uint32_t salt_seed(uint64_t salt) { return (uint32_t)salt; }
 
+/* the mode of the database being opened on this thread (cellar_open sets it) */
+static _Thread_local unsigned t_create_mode;
+void cellar_wal_set_create_mode(unsigned mode) { t_create_mode = mode; }
+cellar_file *cellar_wal_file(cellar_wal *w) { return w->file; }
+
 static int buf_reserve(cellar_wal *w, size_t more)
 {
     if (w->buf_len + more <= w->buf_cap)
@@ -118,7 +123,7 @@ int cellar_wal_open(cellar_wal **out, const cellar_vfs *vfs, const char *path,
     w->readonly = readonly;
     cellar__mutex_init(&w->sync_mu);
     unsigned flags = CELLAR_VFS_NOFOLLOW | (readonly ? CELLAR_VFS_READ : CELLAR_VFS_WRITE | CELLAR_VFS_CREATE);
-    int rc = vfs->open(vfs, path, flags, 0666, &w->file);
+    int rc = vfs->open(vfs, path, flags, t_create_mode ? t_create_mode : 0666, &w->file);
     if (rc == CELLAR_ENOENT && readonly) {
         w->file = NULL; /* read-only and no log: nothing to recover */
         *out = w;

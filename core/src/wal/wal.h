@@ -57,6 +57,10 @@ typedef struct cellar_wal_piece {
  */
 int cellar_wal_open(cellar_wal **out, const cellar_vfs *vfs, const char *path,
                     uint32_t page_size, uint64_t file_id, int sync_mode, bool readonly);
+/** Mode bits for a log this open creates (default 0666; umask applies). */
+void cellar_wal_set_create_mode(unsigned mode);
+/** The log's file (for dropping an inherited descriptor after fork). */
+cellar_file *cellar_wal_file(cellar_wal *w);
 /** Close (flushes buffered records first; no fsync). */
 int cellar_wal_close(cellar_wal *w);
 
