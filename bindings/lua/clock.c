@@ -7,12 +7,19 @@
  *
  * The core reads the time through a C function pointer; this one reads a
  * 64-bit counter in the clock object's memory (atomically: the core may read
- * it from any of its threads), so no Lua code ever runs inside the core. The
- * db object keeps its clock object alive (user value 2).
+ * it from any of its threads), so no Lua code ever runs inside the core.
+ *
+ * Lifetime: the core's open database, shared by every handle of the file in
+ * the process, keeps the clock of the open that created it, and may read it
+ * until its last handle closes, even after the handle given the clock is
+ * gone. So a clock once given to open is anchored for the life of the Lua
+ * state (registry table LCELLAR_CLOCKS), not only by its db object; it must
+ * not be used by handles of another Lua state that outlive this one.
  */
 #include "lcellar.h"
 
 #define LCELLAR_CLOCK_MT "cellardb.clock"
+#define LCELLAR_CLOCKS "cellardb.clocks" /* registry: clocks given to open */
 
 typedef struct lcellar_clock {
     uint64_t now_ms;
@@ -88,10 +95,16 @@ int lcellar_clock_option(lua_State *L, int idx, cellar_options *o)
         return 0;
     lcellar_clock *c = (lcellar_clock *)luaL_testudata(L, idx, LCELLAR_CLOCK_MT);
     if (c == NULL)
-        luaL_error(L, "bad option 'clock' (cellardb.fake_clock() object expected, got %s)",
+        luaL_error(L, "bad argument #2 to 'open' (option 'clock': cellardb.fake_clock() expected, got %s)",
                    luaL_typename(L, idx));
     o->clock = clock_read;
     o->clock_payload = c;
+    /* Anchor it for the state's life (see Lifetime above). */
+    luaL_getsubtable(L, LUA_REGISTRYINDEX, LCELLAR_CLOCKS);
+    lua_pushvalue(L, idx < 0 ? idx - 1 : idx);
+    lua_pushboolean(L, 1);
+    lua_rawset(L, -3);
+    lua_pop(L, 1);
     return 1;
 }
 

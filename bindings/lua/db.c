@@ -296,15 +296,18 @@ static int guard_gc(lua_State *L)
     return 0;
 }
 
-/* A string element of table t (absolute index) at position i, or raise. */
-static const char *elem_string(lua_State *L, int arg, int t, lua_Integer i,
-                               size_t *len, const char *what)
+/*
+ * The string at t[i] (t an absolute index), or raise naming `fn` and, as
+ * "<what> <pos>", where it was. The string stays referenced by the table.
+ */
+static const char *elem_string(lua_State *L, int t, lua_Integer i, size_t *len,
+                               const char *fn, const char *what, lua_Integer pos)
 {
     if (lua_rawgeti(L, t, i) != LUA_TSTRING)
-        luaL_error(L, "bad argument #%d: %s %d must be a string, got %s",
-                   arg - 1, what, (int)i, luaL_typename(L, -1));
+        luaL_error(L, "bad argument #1 to '%s' (%s %d must be a string, got %s)",
+                   fn, what, (int)pos, luaL_typename(L, -1));
     const char *s = lua_tolstring(L, -1, len);
-    lua_pop(L, 1); /* still referenced by the table */
+    lua_pop(L, 1);
     return s;
 }
 
@@ -322,7 +325,8 @@ static int db_get_many(lua_State *L)
     cellar_slice *keys =
         (cellar_slice *)lua_newuserdatauv(L, (n ? n : 1) * sizeof *keys, 0);
     for (size_t i = 0; i < n; i++)
-        keys[i].data = elem_string(L, 2, 2, (lua_Integer)i + 1, &keys[i].len, "key");
+        keys[i].data = elem_string(L, 2, (lua_Integer)i + 1, &keys[i].len,
+                                   "get_many", "key", (lua_Integer)i + 1);
 
     many_out *m = (many_out *)lua_newuserdatauv(
         L, sizeof *m + (n ? n : 1) * (sizeof(cellar_slice) + 1), 0);
@@ -355,11 +359,13 @@ static size_t pairs_from_array(lua_State *L, size_t n, cellar_slice *keys,
 {
     for (size_t i = 0; i < n; i++) {
         if (lua_rawgeti(L, 2, (lua_Integer)i + 1) != LUA_TTABLE)
-            luaL_error(L, "bad argument #1 to 'put_many': pair %d must be a "
-                       "{key, value} table", (int)i + 1);
+            luaL_error(L, "bad argument #1 to 'put_many' (pair %d must be a "
+                       "{key, value} table, got %s)", (int)i + 1, luaL_typename(L, -1));
         int p = lua_gettop(L);
-        keys[i].data = elem_string(L, 2, p, 1, &keys[i].len, "key of pair");
-        vals[i].data = elem_string(L, 2, p, 2, &vals[i].len, "value of pair");
+        keys[i].data = elem_string(L, p, 1, &keys[i].len, "put_many", "key of pair",
+                                   (lua_Integer)i + 1);
+        vals[i].data = elem_string(L, p, 2, &vals[i].len, "put_many", "value of pair",
+                                   (lua_Integer)i + 1);
         lua_pop(L, 1);
     }
     return n;
@@ -372,8 +378,8 @@ static size_t pairs_from_map(lua_State *L, cellar_slice *keys, cellar_slice *val
     lua_pushnil(L);
     while (lua_next(L, 2) != 0) {
         if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING)
-            luaL_error(L, "bad argument #1 to 'put_many': keys and values must "
-                       "be strings, got %s = %s", luaL_typename(L, -2),
+            luaL_error(L, "bad argument #1 to 'put_many' (keys and values must "
+                       "be strings, got %s = %s)", luaL_typename(L, -2),
                        luaL_typename(L, -1));
         keys[i].data = lua_tolstring(L, -2, &keys[i].len);
         vals[i].data = lua_tolstring(L, -1, &vals[i].len);

@@ -150,6 +150,7 @@ static int db_checkpoint(lua_State *L)
 static int db_compact(lua_State *L)
 {
     lcellar_db *d = lcellar_checkdb(L, 1);
+    lua_settop(L, 2);
     progress_ctx c;
     progress_init(L, &c, 2);
     d->busy++;
@@ -167,6 +168,7 @@ static int with_path(lua_State *L, path_op op)
 {
     lcellar_db *d = lcellar_checkdb(L, 1);
     const char *path = luaL_checkstring(L, 2);
+    lua_settop(L, 3);
     progress_ctx c;
     progress_init(L, &c, 3);
     d->busy++;
@@ -201,6 +203,7 @@ int lcellar_salvage(lua_State *L)
 {
     const char *src = luaL_checkstring(L, 1);
     const char *dest = luaL_checkstring(L, 2);
+    lua_settop(L, 3);
     progress_ctx c;
     progress_init(L, &c, 3);
     uint64_t n = 0;
@@ -275,6 +278,7 @@ static int problems_gc(lua_State *L)
 static int db_check(lua_State *L)
 {
     lcellar_db *d = lcellar_checkdb(L, 1);
+    lua_settop(L, 2);
     /* One userdata holds the progress context followed by the problems. */
     progress_ctx *c = (progress_ctx *)lua_newuserdatauv(L, sizeof(progress_ctx) + sizeof(problems), 0);
     problems *p = (problems *)(c + 1);

@@ -37,7 +37,7 @@ static unsigned int parse_flag(lua_State *L, const char *flag)
         return CELLAR_RDONLY;
     if (strcmp(flag, "n") == 0)
         return CELLAR_CREATE | CELLAR_TRUNCATE;
-    return (unsigned int)luaL_error(L, "bad option 'flag' (\"r\", \"w\", \"c\" or \"n\" expected, got \"%s\")", flag);
+    return (unsigned int)luaL_error(L, "bad argument #2 to 'open' (option 'flag': \"r\", \"w\", \"c\" or \"n\" expected, got \"%s\")", flag);
 }
 
 static int parse_sync(lua_State *L, const char *sync)
@@ -48,7 +48,7 @@ static int parse_sync(lua_State *L, const char *sync)
         return CELLAR_SYNC_FULL;
     if (strcmp(sync, "off") == 0)
         return CELLAR_SYNC_OFF;
-    return luaL_error(L, "bad option 'sync' (\"normal\", \"full\" or \"off\" expected, got \"%s\")", sync);
+    return luaL_error(L, "bad argument #2 to 'open' (option 'sync': \"normal\", \"full\" or \"off\" expected, got \"%s\")", sync);
 }
 
 /* The value on the stack top as a non-negative integer option, or raise. */
@@ -57,16 +57,16 @@ static lua_Integer opt_uint(lua_State *L, const char *name, lua_Integer max)
     int isint;
     lua_Integer v = lua_tointegerx(L, -1, &isint);
     if (!isint || lua_type(L, -1) != LUA_TNUMBER)
-        luaL_error(L, "bad option '%s' (integer expected, got %s)", name, luaL_typename(L, -1));
+        luaL_error(L, "bad argument #2 to 'open' (option '%s': integer expected, got %s)", name, luaL_typename(L, -1));
     if (v < 0 || v > max)
-        luaL_error(L, "bad option '%s' (out of range)", name);
+        luaL_error(L, "bad argument #2 to 'open' (option '%s' out of range)", name);
     return v;
 }
 
 static const char *opt_string(lua_State *L, const char *name)
 {
     if (lua_type(L, -1) != LUA_TSTRING)
-        luaL_error(L, "bad option '%s' (string expected, got %s)", name, luaL_typename(L, -1));
+        luaL_error(L, "bad argument #2 to 'open' (option '%s': string expected, got %s)", name, luaL_typename(L, -1));
     return lua_tostring(L, -1);
 }
 

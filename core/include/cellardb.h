@@ -188,7 +188,10 @@ typedef struct cellar_options {
     unsigned int mode;        /**< file mode bits at creation (umask applies); 0 = 0666 */
     int lock_timeout_ms;      /**< wait this long for another process's lock; 0 = fail at once */
     const struct cellar_vfs *vfs; /**< file layer; NULL = the POSIX one */
-    cellar_clock_fn clock;    /**< TTL clock; NULL = wall clock */
+    cellar_clock_fn clock;    /**< TTL clock; NULL = wall clock. Taken from the open that
+                                   creates the shared instance of a file (later opens of the
+                                   same file in this process share it): clock and payload must
+                                   stay valid until every handle to the file is closed. */
     void *clock_payload;      /**< passed to clock */
     uint64_t wal_limit;       /**< checkpoint when the log passes this many bytes; 0 = 64 MiB */
 } cellar_options;
@@ -442,6 +445,9 @@ CELLAR_API int cellar_checkpoint(cellar_db *db);
 /**
  * Progress of a long operation: done out of total units (total may be 0 if
  * unknown). Return 0 to go on, nonzero to cancel (CELLAR_ECANCELED).
+ * Called on the thread that called the operation. compact, backup and check
+ * call it while holding the database's writer lock, so it must not write to
+ * (or compact, back up or check) the same database; reading is allowed.
  */
 typedef int (*cellar_progress_fn)(uint64_t done, uint64_t total, void *payload);
 

@@ -217,9 +217,11 @@ describe("re-entrancy", function()
     for k, v in db:pairs() do
       seen = seen + 1
       assert.are.equal(v, db:get(k))
-      db:put(k, v .. "!")
-      db:put("new" .. k, "x")
-      if seen % 7 == 0 then db:delete(k) end
+      if k:sub(1, 1) == "k" then -- bounded: what we add is not extended again
+        db:put(k, v .. "!")
+        db:put("new" .. k, "x")
+        if seen % 7 == 0 then db:delete(k) end
+      end
     end
     assert.truthy(seen >= 50)
   end)

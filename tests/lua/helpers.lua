@@ -19,6 +19,12 @@ if not package.path:find(here, 1, true) then
   package.path = here .. "/?.lua;" .. package.path
 end
 
+-- The directory of the cellardb.so under test, for child processes.
+do
+  local so = package.searchpath("cellardb", package.cpath)
+  H.cmod_dir = so and so:match("^(.*)/[^/]*$") or cmod or "."
+end
+
 local function sh_quote(s)
   return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
 end

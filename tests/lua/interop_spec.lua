@@ -16,15 +16,30 @@ describe("interop", function()
       return
     end
     local path = dir .. "/from_c"
-    local ok, out = H.sh(H.sh_quote(tool) .. " put " .. H.sh_quote(path) .. " hello world")
-    assert(ok, out)
+    local q = H.sh_quote
+    for _, cmd in ipairs({
+      q(tool) .. " -q " .. q(path) .. " put hello world",
+      "printf 'v\\000\\377' | " .. q(tool) .. " -q " .. q(path) .. " put bin -",
+      q(tool) .. " -q " .. q(path) .. " incr n 41",
+    }) do
+      local ok, out = H.sh(cmd)
+      assert(ok, cmd .. ": " .. out)
+    end
     local db = assert(cellardb.open(path, { flag = "r" }))
     assert.are.equal("world", db:get("hello"))
+    assert.are.equal("v\0\255", db:get("bin"))
+    assert.are.equal("41", db:get("n"))
+    assert.are.equal(3, #db)
     db:close()
   end)
 
   it("reads a file written by the Python module", function()
-    local py = os.getenv("CELLARDB_PYTHON") or "python3"
+    -- Run Python in the temp dir: the current one may hold the Lua module's
+    -- own cellardb.so, which Python would try to import first.
+    local py = "cd " .. H.sh_quote(dir) .. " && "
+    local pypath = os.getenv("CELLARDB_PYTHONPATH")
+    if pypath and pypath ~= "" then py = py .. "PYTHONPATH=" .. H.sh_quote(pypath) .. " " end
+    py = py .. (os.getenv("CELLARDB_PYTHON") or "python3")
     local ok = H.sh(py .. " -c 'import cellardb' ")
     if not ok then
       pending("the Python module is not importable")
@@ -55,12 +70,11 @@ db.close()
     local db = assert(cellardb.open(path))
     db:put("k\0", "v\255")
     db:close()
-    local cmod = os.getenv("CELLARDB_LUA_CMOD_DIR") or ""
     local code = string.format([[
       package.cpath = %q .. package.cpath
       local db = assert(require("cellardb").open(%q, { flag = "r" }))
       io.write(db:get("k\0") == "v\255" and "same" or "different")
-    ]], cmod .. "/?.so;", path)
+    ]], H.cmod_dir .. "/?.so;", path)
     local ok, out = H.sh((os.getenv("CELLARDB_LUA") or "lua5.4") .. " -e " .. H.sh_quote(code))
     assert(ok, out)
     assert.are.equal("same", out)

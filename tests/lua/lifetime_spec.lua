@@ -9,8 +9,7 @@ local LUA = os.getenv("CELLARDB_LUA") or "lua5.4"
 -- Run a Lua snippet in a child process that loads the same module; returns
 -- its trimmed output. The snippet sees PATH (the database file) as `...`.
 local function child(code, path)
-  local cmod = os.getenv("CELLARDB_LUA_CMOD_DIR") or ""
-  local prelude = "package.cpath = " .. string.format("%q", cmod .. "/?.so;") ..
+  local prelude = "package.cpath = " .. string.format("%q", H.cmod_dir .. "/?.so;") ..
                   " .. package.cpath; local cellardb = require 'cellardb'; "
   local script = os.tmpname()
   H.write_file(script, prelude .. code)
@@ -104,6 +103,18 @@ describe("lifetime", function()
     local db = assert(cellardb.open(path))
     assert.are.equal(200, #db) -- every put, no transaction write
     db:close()
+  end)
+
+  it("keeps a fake clock alive for the shared database after its handle is gone", function()
+    local path = dir .. "/db"
+    local a = assert(cellardb.open(path, { clock = cellardb.fake_clock(1000) }))
+    local b = assert(cellardb.open(path)) -- shares a's open database and clock
+    a:close()
+    a = nil -- luacheck: ignore
+    H.full_gc()
+    b:put("k", "v", 500)
+    assert.are.equal(500, b:ttl("k"))
+    b:close()
   end)
 
   it("keeps iterators and transactions safe after their db is collected", function()
