@@ -265,3 +265,18 @@ test('huge and hostile sizes', () => {
   assert.throws(() => db.expire('k', NaN), RangeError);
   db.close();
 });
+
+test('user code run while encoding a value may use the db (scratch buffers stay intact)', () => {
+  const db = open(tmpdb(), { encoding: 'json' });
+  db.put('other', { x: 1 });
+  const sneaky = { toJSON() { db.get('other'); db.put('side', 2); return { ok: true }; } };
+  db.put('target', sneaky);
+  assert.deepEqual(db.get('target'), { ok: true });
+  assert.equal(db.get('side'), 2);
+  db.transaction((tx) => { tx.put('in-tx', sneaky); });
+  assert.deepEqual(db.get('in-tx'), { ok: true });
+  const opts = { get ttl() { db.get('other'); return 100000; } };
+  db.put('with-ttl', 'v', opts);
+  assert.equal(db.get('with-ttl'), 'v');
+  db.close();
+});

@@ -136,8 +136,11 @@ class Database {
   has(key) { return native.has(this.#h, keyArg(key)); }
 
   put(key, value, options) {
+    // User code (an options getter, a toJSON) may call the db and reuse the
+    // scratch buffers: run it all before the key is written to KEY_BUF.
     const ttl = ttlArg(options);
-    native.put(this.#h, keyArg(key), this.#codec.arg(value), ttl);
+    const v = this.#codec.arg(value);
+    native.put(this.#h, keyArg(key), v, ttl);
   }
 
   delete(key) { return native.del(this.#h, keyArg(key)); }

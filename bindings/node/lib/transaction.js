@@ -49,7 +49,8 @@ class Transaction {
         ttl = undefined;
       }
     }
-    native.txnPut(this.#t, keyArg(key), this.#codec.arg(value), ttl);
+    const v = this.#codec.arg(value); // may run user code (toJSON): before KEY_BUF
+    native.txnPut(this.#t, keyArg(key), v, ttl);
   }
 
   delete(key) { return native.txnDel(this.#t, keyArg(key)); }

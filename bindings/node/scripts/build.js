@@ -149,7 +149,10 @@ async function main() {
       await run(cc, [...flags, '-c', src, '-o', obj]);
     });
   }
-  // Objects of sources that no longer exist are left out of the link.
+  // Objects of sources that no longer exist (or of another core) go away.
+  for (const f of fs.readdirSync(objDir)) {
+    if (f.endsWith('.o') && !objects.includes(path.join(objDir, f))) fs.rmSync(path.join(objDir, f));
+  }
   await pool(tasks, jobs);
   const linkNeeded = force || tasks.length > 0 || !exists(target) ||
     objects.some((o) => fs.statSync(o).mtimeMs > fs.statSync(target).mtimeMs);
@@ -157,6 +160,13 @@ async function main() {
     log(`link ${path.relative(pkgDir, target)}`);
     const ldflags = process.platform === 'darwin'
       ? ['-bundle', '-undefined', 'dynamic_lookup'] : ['-shared'];
+    if (process.platform !== 'darwin') {
+      // Export only the Node-API entry points, not the core's cellar_* API.
+      const map = path.join(pkgDir, 'build', 'exports.map');
+      fs.writeFileSync(map, '{\n  global: napi_register_module_v*; node_api_module_get_api_version_v*;\n' +
+        '  local: *;\n};\n');
+      ldflags.push(`-Wl,--version-script=${map}`);
+    }
     await run(cc, [...ldflags, '-pthread', '-o', target + '.tmp', ...objects]);
     fs.renameSync(target + '.tmp', target);
   } else {
