@@ -238,6 +238,7 @@ static int reload(cellar_inst *in, size_t cache_bytes)
         cellar_cache_close(c);
         return rc;
     }
+    cellar_hash_set_clock(h, in->clock, in->clock_payload);
     cellar_hash_close(in->hash);
     cellar_cache_close(in->cache);
     in->hash = h;

@@ -467,8 +467,8 @@ static int create_new(cellar_inst *in, const cellar_options *o, size_t cache_siz
     uint64_t seed[2];
     cellar__random(seed, sizeof seed);
     int rc = cellar_cache_open(&in->cache, in->vfs, in->file, in->path, in->P, cache_size);
-    if (rc == CELLAR_OK)
-        rc = cellar_hash_create(&in->hash, in->cache, in->path, in->P, seed[0], seed[1]);
+    if (rc == CELLAR_OK && (rc = cellar_hash_create(&in->hash, in->cache, in->path, in->P, seed[0], seed[1])) == CELLAR_OK)
+        cellar_hash_set_clock(in->hash, in->clock, in->clock_payload);
     if (rc == CELLAR_OK)
         rc = cellar_wal_open(&in->wal, in->vfs, in->wal_path, in->P, in->file_id, in->sync, false);
     uint64_t resume;
@@ -541,6 +541,7 @@ static int load_existing(cellar_inst *in, size_t cache_size, uint64_t file_size)
     rc = cellar_hash_open(&in->hash, in->cache, in->path, in->P, &m, file_pages);
     if (rc != CELLAR_OK)
         return rc;
+    cellar_hash_set_clock(in->hash, in->clock, in->clock_payload);
     bool work = cellar_wal_has_records(in->wal);
     if (work) {
         rc = cellar_wal_replay(in->wal, resume, replay_one, in);

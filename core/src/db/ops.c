@@ -28,7 +28,7 @@ CELLAR_API int cellar_get(cellar_db *db, const void *key, size_t klen, void **ou
     int rc = cellar__check_key(key, klen);
     if (rc != CELLAR_OK || (rc = cellar__db_enter(db, false)) != CELLAR_OK)
         return rc;
-    rc = cellar_hash_get_copy(db->inst->hash, key_hash(db, key, klen), key, klen, cellar__db_now(db->inst),
+    rc = cellar_hash_get_copy(db->inst->hash, key_hash(db, key, klen), key, klen, CELLAR_HASH_NOW_LAZY,
                               out, out_len);
     cellar__db_leave(db);
     return rc;
@@ -54,7 +54,7 @@ CELLAR_API int cellar_get_visit(cellar_db *db, const void *key, size_t klen, cel
     if (rc != CELLAR_OK || (rc = cellar__db_enter(db, false)) != CELLAR_OK)
         return rc;
     user_visit u = { fn, payload };
-    rc = cellar_hash_get(db->inst->hash, key_hash(db, key, klen), key, klen, cellar__db_now(db->inst),
+    rc = cellar_hash_get(db->inst->hash, key_hash(db, key, klen), key, klen, CELLAR_HASH_NOW_LAZY,
                          call_user, &u);
     cellar__db_leave(db);
     return rc;
@@ -71,7 +71,7 @@ CELLAR_API int cellar_exists(cellar_db *db, const void *key, size_t klen)
     int rc = cellar__check_key(key, klen);
     if (rc != CELLAR_OK || (rc = cellar__db_enter(db, false)) != CELLAR_OK)
         return rc;
-    rc = cellar_hash_get(db->inst->hash, key_hash(db, key, klen), key, klen, cellar__db_now(db->inst),
+    rc = cellar_hash_get(db->inst->hash, key_hash(db, key, klen), key, klen, CELLAR_HASH_NOW_LAZY,
                          nop_visit, NULL);
     cellar__db_leave(db);
     return rc;

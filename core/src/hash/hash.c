@@ -316,6 +316,22 @@ static int bucket_for_read(cellar_hash *h, uint64_t hv, cellar_page **out)
 
 static bool expired(const rec *r, uint64_t now) { return r->expiry != 0 && r->expiry <= now; }
 
+void cellar_hash_set_clock(cellar_hash *h, cellar_clock_fn clock, void *payload)
+{
+    h->clock = clock;
+    h->clock_payload = payload;
+}
+
+/* now, or the clock's reading when now is lazy and the record has an expiry */
+static bool expired_lazy(cellar_hash *h, const rec *r, uint64_t now)
+{
+    if (r->expiry == 0)
+        return false;
+    if (now == CELLAR_HASH_NOW_LAZY)
+        now = h->clock ? h->clock(h->clock_payload) : cellar__now_ms();
+    return r->expiry <= now;
+}
+
 static int lookup(cellar_hash *h, uint64_t hv, const void *key, size_t klen, uint64_t now,
                   cellar_hash_visit_fn fn, void *ctx, void **steal, size_t *steal_len);
 
@@ -366,7 +382,7 @@ static int lookup(cellar_hash *h, uint64_t hv, const void *key, size_t klen, uin
             break;
         }
         if (slot >= 0) {
-            if (expired(&r, now)) {
+            if (expired_lazy(h, &r, now)) {
                 rc = CELLAR_ENOTFOUND;
                 break;
             }

@@ -75,11 +75,18 @@ void cellar_hash_close(cellar_hash *h);
 /** The keyed hash of a key. */
 uint64_t cellar_hash_key(const cellar_hash *h, const void *key, size_t klen);
 
+#define CELLAR_HASH_NOW_LAZY 0u
+
+/** Set the clock used for CELLAR_HASH_NOW_LAZY (NULL = wall clock). */
+void cellar_hash_set_clock(cellar_hash *h, cellar_clock_fn clock, void *payload);
+
 /** Called with a value found by cellar_hash_get (borrowed view). */
 typedef int (*cellar_hash_visit_fn)(void *ctx, const uint8_t *val, size_t vlen, uint64_t expiry);
 
 /**
- * Find `key` (hash hv). Records with expiry != 0 and expiry <= now are absent.
+ * Find `key` (hash hv). Records with expiry != 0 and expiry <= now are absent;
+ * now == CELLAR_HASH_NOW_LAZY asks the index's clock only when the record
+ * found has an expiry (most gets then never read the clock).
  * Calls fn once and returns its result, or CELLAR_ENOTFOUND / an error.
  * Any thread.
  */

@@ -62,6 +62,8 @@ struct cellar_hash {
 
     _Atomic uint64_t records, ttl_records;
     _Atomic int large_readers;
+    cellar_clock_fn clock;
+    void *clock_payload;
 };
 
 /* A decoded record. */
