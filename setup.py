@@ -65,6 +65,7 @@ setup(
     description="cellardb: an embedded key-value store (native CPython module, dbm-compatible)",
     long_description=readme(),
     long_description_content_type="text/markdown",
+    license="MIT",
     python_requires=">=3.10",
     packages=["cellardb"],
     package_dir={"cellardb": "bindings/python/cellardb"},
@@ -72,6 +73,7 @@ setup(
     ext_modules=[ext],
     extras_require={"notebook": ["pandas", "tqdm"], "test": ["pytest", "nbclient", "nbformat", "ipykernel"]},
     classifiers=[
+        "License :: OSI Approved :: MIT License",
         "Programming Language :: C",
         "Programming Language :: Python :: 3",
         "Topic :: Database :: Database Engines/Servers",

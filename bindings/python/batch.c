@@ -136,7 +136,7 @@ done:
     return ret;
 }
 
-const char cdb_update_doc[] = "update(other=(), /, **kwargs)\n--\n\n"
+const char cdb_update_doc[] = "update($self, other=(), /, **kwargs)\n--\n\n"
              "Store every pair of a mapping or an iterable of (key, value) pairs, and the\n"
              "keyword arguments, as one transaction (all or nothing).";
 PyObject *cdb_db_update(cdb_Database *self, PyObject *args, PyObject *kwds)
@@ -154,7 +154,7 @@ PyObject *cdb_db_update(cdb_Database *self, PyObject *args, PyObject *kwds)
     Py_RETURN_NONE;
 }
 
-const char cdb_put_many_doc[] = "put_many(items, /)\n--\n\n"
+const char cdb_put_many_doc[] = "put_many($self, items, /)\n--\n\n"
              "Store a mapping or an iterable of (key, value) pairs as one transaction\n"
              "(one log append): all are stored or none.";
 PyObject *cdb_db_put_many(cdb_Database *self, PyObject *items)
@@ -169,7 +169,7 @@ PyObject *cdb_db_put_many(cdb_Database *self, PyObject *items)
     Py_RETURN_NONE;
 }
 
-const char cdb_get_many_doc[] = "get_many(keys, /, default=None)\n--\n\n"
+const char cdb_get_many_doc[] = "get_many($self, keys, /, default=None)\n--\n\n"
              "The values of several keys at once, as a list in the order of keys;\n"
              "default stands for each absent key.";
 PyObject *cdb_db_get_many(cdb_Database *self, PyObject *args, PyObject *kwds)
@@ -251,7 +251,7 @@ fail:
     return NULL;
 }
 
-const char cdb_clear_doc[] = "clear()\n--\n\n"
+const char cdb_clear_doc[] = "clear($self)\n--\n\n"
              "Remove every record (in batches of up to 1000 keys, each batch one transaction).\n"
              "Keys written by other threads meanwhile may survive.";
 PyObject *cdb_db_clear(cdb_Database *self, PyObject *unused)

@@ -10,6 +10,7 @@
  *   ops.c      Database: incr, decr, cas, expire, ttl, persist
  *   maint.c    Database: stats, sync, checkpoint, compact, backup, dump, load, check
  *   txn.c      the Transaction type
+ *   txn_map.c  Transaction: keys, values, items, iteration, len
  *   iter.c     the key / value / item iterator type
  *   clock.c    the ManualClock type (a fake clock for TTL tests)
  *
@@ -61,6 +62,7 @@ typedef struct {
     cellar_txn *txn;          /* NULL once committed or rolled back */
     int readonly;
     int busy;                 /* a call on this transaction is in progress */
+    PyObject *writes;         /* dict: key (bytes) -> True (stored) / False (deleted) */
     PyObject *weakrefs;
 } cdb_Transaction;
 
@@ -186,6 +188,19 @@ PyObject *cdb_stats_dict(const cellar_stats *st);
 
 /** A new Transaction on dbo (txn.c). */
 PyObject *cdb_transaction_new(cdb_Database *dbo, int readonly);
+
+/* Transaction methods defined in txn_map.c; txn_enter/txn_leave guard them. */
+int cdb_txn_enter(cdb_Transaction *self);
+/** Read key in the transaction: new bytes; NULL without an error when absent. */
+PyObject *cdb_txn_fetch(cdb_Transaction *self, PyObject *key);
+void cdb_txn_leave(cdb_Transaction *self);
+PyObject *cdb_txn_keys(cdb_Transaction *self, PyObject *unused);
+PyObject *cdb_txn_values(cdb_Transaction *self, PyObject *unused);
+PyObject *cdb_txn_items(cdb_Transaction *self, PyObject *unused);
+PyObject *cdb_txn_iter(cdb_Transaction *self);
+Py_ssize_t cdb_txn_length(cdb_Transaction *self);
+PyObject *cdb_txn_clear(cdb_Transaction *self, PyObject *unused);
+PyObject *cdb_txn_popitem(cdb_Transaction *self, PyObject *unused);
 
 /** A new iterator on dbo of the given kind (iter.c). */
 PyObject *cdb_iterator_new(cdb_Database *dbo, int kind);

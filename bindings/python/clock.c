@@ -120,7 +120,7 @@ static PyObject *clock_repr(cdb_ManualClock *self)
 
 static PyMethodDef clock_methods[] = {
     {"advance", (PyCFunction)clock_advance, METH_O,
-     "advance(ms, /)\n--\n\nMove the clock forward by ms milliseconds; returns the new time."},
+     "advance($self, ms, /)\n--\n\nMove the clock forward by ms milliseconds; returns the new time."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -102,30 +102,37 @@ static double mono_seconds(void)
 
 /*
  * Progress: the core calls this with the GIL released, possibly very often,
- * so the Python callable is called at most every 50 ms (and at the end).
- * While it runs, the database refuses calls from this thread (cb_thread),
- * which could otherwise deadlock against the operation in progress.
- * An exception in the callable cancels the operation and is re-raised.
+ * so Python is entered at most every 50 ms (and at the start and the end).
+ * Each time, pending signals are handled first, so Ctrl-C (or "interrupt
+ * kernel" in Jupyter) cancels a long compact/backup/check with
+ * KeyboardInterrupt; then the callable, if any, is called. While it runs, the
+ * database refuses calls from this thread (cb_thread), which could otherwise
+ * deadlock against the operation in progress. An exception cancels the
+ * operation and is re-raised; a true return value cancels it
+ * (CanceledError).
  */
 int cdb_progress_fn(uint64_t done, uint64_t total, void *payload)
 {
     cdb_progress *p = payload;
-    if (p->callable == NULL)
-        return 0;
     double now = mono_seconds();
     if (!(done == total || done == 0 || now - p->last_call >= 0.05))
         return 0;
     p->last_call = now;
     PyGILState_STATE g = PyGILState_Ensure();
     int cancel = 0;
-    if (p->exc_type == NULL) {
-        unsigned long prev = p->dbo ? p->dbo->cb_thread : 0;
-        if (p->dbo)
-            p->dbo->cb_thread = PyThread_get_thread_ident();
+    /* Signal handlers and the callable run with this thread marked as inside
+     * the callback, so neither can re-enter the database. */
+    unsigned long prev = p->dbo ? p->dbo->cb_thread : 0;
+    if (p->dbo)
+        p->dbo->cb_thread = PyThread_get_thread_ident();
+    if (p->exc_type != NULL) {
+        cancel = 1;
+    } else if (PyErr_CheckSignals() < 0) {
+        PyErr_Fetch(&p->exc_type, &p->exc_value, &p->exc_tb);
+        cancel = 1;
+    } else if (p->callable != NULL) {
         PyObject *r = PyObject_CallFunction(p->callable, "KK", (unsigned long long)done,
                                             (unsigned long long)total);
-        if (p->dbo)
-            p->dbo->cb_thread = prev;
         if (r == NULL) {
             PyErr_Fetch(&p->exc_type, &p->exc_value, &p->exc_tb);
             cancel = 1;
@@ -133,9 +140,9 @@ int cdb_progress_fn(uint64_t done, uint64_t total, void *payload)
             cancel = PyObject_IsTrue(r) == 1; /* returning True cancels */
             Py_DECREF(r);
         }
-    } else {
-        cancel = 1;
     }
+    if (p->dbo)
+        p->dbo->cb_thread = prev;
     PyGILState_Release(g);
     return cancel;
 }

@@ -375,7 +375,7 @@ static PyObject *db_iter(cdb_Database *self)
 
 /* ---- methods ---- */
 
-PyDoc_STRVAR(get_doc, "get(key, default=None, /)\n--\n\n"
+PyDoc_STRVAR(get_doc, "get($self, key, default=None, /)\n--\n\n"
              "The value of key as bytes, or default if the key is absent (or expired).");
 static PyObject *db_get(cdb_Database *self, PyObject *const *args, Py_ssize_t nargs)
 {
@@ -390,7 +390,7 @@ static PyObject *db_get(cdb_Database *self, PyObject *const *args, Py_ssize_t na
     return r;
 }
 
-PyDoc_STRVAR(set_doc, "set(key, value, ttl=None)\n--\n\n"
+PyDoc_STRVAR(set_doc, "set($self, key, value, ttl=None)\n--\n\n"
              "Store value under key (as db[key] = value). ttl: seconds after which the\n"
              "key reads as absent (None: no expiry; any previous TTL is cleared).");
 static PyObject *db_set(cdb_Database *self, PyObject *args, PyObject *kwds)
@@ -411,7 +411,7 @@ static PyObject *db_set(cdb_Database *self, PyObject *args, PyObject *kwds)
     Py_RETURN_NONE;
 }
 
-PyDoc_STRVAR(delete_doc, "delete(key, /)\n--\n\n"
+PyDoc_STRVAR(delete_doc, "delete($self, key, /)\n--\n\n"
              "Remove key. Returns True if it existed, False if not (del db[key] raises\n"
              "KeyError instead).");
 static PyObject *db_delete(cdb_Database *self, PyObject *key)
@@ -469,7 +469,7 @@ static PyObject *db_take(cdb_Database *self, PyObject *key, int *found)
     return result;
 }
 
-PyDoc_STRVAR(pop_doc, "pop(key, default=<missing>, /)\n--\n\n"
+PyDoc_STRVAR(pop_doc, "pop(key[, default])\n\n"
              "Remove key and return its value (atomically); if absent, return default,\n"
              "or raise NotFoundError (a KeyError) when no default is given.");
 static PyObject *db_pop(cdb_Database *self, PyObject *const *args, Py_ssize_t nargs)
@@ -499,7 +499,7 @@ static PyObject *db_first_key(cdb_Database *self)
     return key;
 }
 
-PyDoc_STRVAR(popitem_doc, "popitem()\n--\n\n"
+PyDoc_STRVAR(popitem_doc, "popitem($self)\n--\n\n"
              "Remove and return some (key, value) pair; raise NotFoundError (a KeyError)\n"
              "if the database is empty.");
 static PyObject *db_popitem(cdb_Database *self, PyObject *unused)
@@ -532,7 +532,7 @@ static PyObject *db_popitem(cdb_Database *self, PyObject *unused)
     }
 }
 
-PyDoc_STRVAR(setdefault_doc, "setdefault(key, default=b'', /)\n--\n\n"
+PyDoc_STRVAR(setdefault_doc, "setdefault($self, key, default=b'', /)\n--\n\n"
              "Return the value of key; if absent, store default and return it (atomically).");
 static PyObject *db_setdefault(cdb_Database *self, PyObject *const *args, Py_ssize_t nargs)
 {
@@ -581,7 +581,7 @@ static PyObject *db_setdefault(cdb_Database *self, PyObject *const *args, Py_ssi
     return result;
 }
 
-PyDoc_STRVAR(keys_doc, "keys()\n--\n\n"
+PyDoc_STRVAR(keys_doc, "keys($self)\n--\n\n"
              "A list of every key, as dbm modules return. To stream the keys in constant\n"
              "memory, iterate the database itself (for key in db) or use iterkeys().");
 static PyObject *db_keys(cdb_Database *self, PyObject *unused)
@@ -595,28 +595,28 @@ static PyObject *db_keys(cdb_Database *self, PyObject *unused)
     return list;
 }
 
-PyDoc_STRVAR(iterkeys_doc, "iterkeys()\n--\n\nAn iterator over the keys (streams, constant memory).");
+PyDoc_STRVAR(iterkeys_doc, "iterkeys($self)\n--\n\nAn iterator over the keys (streams, constant memory).");
 static PyObject *db_iterkeys(cdb_Database *self, PyObject *unused)
 {
     (void)unused;
     return cdb_iterator_new(self, CDB_KEYS);
 }
 
-PyDoc_STRVAR(itervalues_doc, "itervalues()\n--\n\nAn iterator over the values (streams).");
+PyDoc_STRVAR(itervalues_doc, "itervalues($self)\n--\n\nAn iterator over the values (streams).");
 static PyObject *db_itervalues(cdb_Database *self, PyObject *unused)
 {
     (void)unused;
     return cdb_iterator_new(self, CDB_VALUES);
 }
 
-PyDoc_STRVAR(iteritems_doc, "iteritems()\n--\n\nAn iterator over (key, value) pairs (streams).");
+PyDoc_STRVAR(iteritems_doc, "iteritems($self)\n--\n\nAn iterator over (key, value) pairs (streams).");
 static PyObject *db_iteritems(cdb_Database *self, PyObject *unused)
 {
     (void)unused;
     return cdb_iterator_new(self, CDB_ITEMS);
 }
 
-PyDoc_STRVAR(transaction_doc, "transaction(readonly=False)\n--\n\n"
+PyDoc_STRVAR(transaction_doc, "transaction($self, readonly=False)\n--\n\n"
              "Begin a transaction: a Transaction with the mapping API whose writes are\n"
              "buffered until commit(). As a context manager it commits on normal exit\n"
              "and rolls back on an exception. A commit raises ConflictError if a key\n"
@@ -630,7 +630,7 @@ static PyObject *db_transaction(cdb_Database *self, PyObject *args, PyObject *kw
     return cdb_transaction_new(self, ro);
 }
 
-PyDoc_STRVAR(close_doc, "close()\n--\n\n"
+PyDoc_STRVAR(close_doc, "close($self)\n--\n\n"
              "Close the database (waiting for calls in progress on other threads). Later\n"
              "calls raise ClosedError; its transactions and iterators become dead.\n"
              "Closing twice is harmless.");
@@ -773,7 +773,7 @@ static PySequenceMethods db_as_sequence = {
 };
 
 PyDoc_STRVAR(db_doc,
-             "Database(path, flag='c', mode=0o666, *, cache_size=None, sync='normal',\n"
+             "Database(path, flag='c', mode=0o666, *, cache_size=None, sync=None,\n"
              "         page_size=None, lock_timeout=None, clock=None)\n"
              "--\n\n"
              "An open cellardb database: a mutable mapping of bytes keys to bytes values\n"

@@ -10,6 +10,8 @@
  */
 #include "cellardb_py.h"
 
+#include <unistd.h>
+
 PyObject *cdb_iterator_new(cdb_Database *dbo, int kind)
 {
     if (cdb_db_enter(dbo) < 0)
@@ -40,7 +42,10 @@ static void iter_release(cdb_Iterator *self)
     if (self->it) {
         cellar_iter *it = self->it;
         self->it = NULL;
-        cellar_iter_close(it); /* frees it, dead or alive */
+        /* Frees it, dead or alive. A forked child leaves it alone: core locks
+         * may have been held at fork time. */
+        if (self->dbo->pid == (long)getpid())
+            cellar_iter_close(it);
     }
 }
 
@@ -76,42 +81,33 @@ static PyObject *iter_next(cdb_Iterator *self)
     int rc;
     CDB_UNLOCKED(rc = cellar_iter_next(self->it, want_k ? &k : NULL, want_k ? &klen : NULL,
                                        want_v ? &v : NULL, want_v ? &vlen : NULL));
+    self->started = 1;
+    PyObject *result = NULL;
+    if (rc == CELLAR_OK) {
+        /* k and v stay valid until the next call on the iterator: the busy
+         * flags stay up while they are copied, since allocating can run a
+         * finalizer that lets another thread in. */
+        if (self->kind == CDB_KEYS) {
+            result = PyBytes_FromStringAndSize(k, (Py_ssize_t)klen);
+        } else if (self->kind == CDB_VALUES) {
+            result = PyBytes_FromStringAndSize(v, (Py_ssize_t)vlen);
+        } else {
+            PyObject *ko = PyBytes_FromStringAndSize(k, (Py_ssize_t)klen);
+            PyObject *vo = ko ? PyBytes_FromStringAndSize(v, (Py_ssize_t)vlen) : NULL;
+            result = vo ? PyTuple_Pack(2, ko, vo) : NULL;
+            Py_XDECREF(ko);
+            Py_XDECREF(vo);
+        }
+    } else if (rc != CELLAR_ENOTFOUND) {
+        cdb_raise(rc);
+    }
     self->busy = 0;
     cdb_db_leave(self->dbo);
-    self->started = 1;
-    if (rc == CELLAR_ENOTFOUND) {
-        self->done = 1;
+    if (rc == CELLAR_ENOTFOUND || (rc != CELLAR_OK && rc != CELLAR_ECLOSED && rc != CELLAR_EFORK)) {
+        self->done = 1; /* the end (StopIteration), or an error that ends it */
         iter_release(self);
-        return NULL; /* StopIteration */
     }
-    if (rc != CELLAR_OK) {
-        PyObject *r = cdb_raise(rc);
-        if (rc != CELLAR_ECLOSED && rc != CELLAR_EFORK) {
-            self->done = 1;
-            iter_release(self);
-        }
-        return r;
-    }
-    /* The pointers stay valid until the next call on the iterator. */
-    if (self->kind == CDB_KEYS)
-        return PyBytes_FromStringAndSize(k, (Py_ssize_t)klen);
-    if (self->kind == CDB_VALUES)
-        return PyBytes_FromStringAndSize(v, (Py_ssize_t)vlen);
-    PyObject *ko = PyBytes_FromStringAndSize(k, (Py_ssize_t)klen);
-    PyObject *vo = ko ? PyBytes_FromStringAndSize(v, (Py_ssize_t)vlen) : NULL;
-    if (vo == NULL) {
-        Py_XDECREF(ko);
-        return NULL;
-    }
-    PyObject *t = PyTuple_New(2);
-    if (t == NULL) {
-        Py_DECREF(ko);
-        Py_DECREF(vo);
-        return NULL;
-    }
-    PyTuple_SET_ITEM(t, 0, ko);
-    PyTuple_SET_ITEM(t, 1, vo);
-    return t;
+    return result;
 }
 
 static PyObject *iter_close(cdb_Iterator *self, PyObject *unused)
@@ -136,7 +132,7 @@ static PyObject *iter_repr(cdb_Iterator *self)
 
 static PyMethodDef iter_methods[] = {
     {"close", (PyCFunction)iter_close, METH_NOARGS,
-     "close()\n--\n\nFree the iterator now (it is also freed at the end and when dropped)."},
+     "close($self)\n--\n\nFree the iterator now (it is also freed at the end and when dropped)."},
     {NULL, NULL, 0, NULL},
 };
 

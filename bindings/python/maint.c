@@ -51,7 +51,7 @@ PyObject *cdb_stats_dict(const cellar_stats *st)
     return d;
 }
 
-const char cdb_stats_doc[] = "stats()\n--\n\n"
+const char cdb_stats_doc[] = "stats($self)\n--\n\n"
              "Statistics as a dict: records, file_size, page_size, pages, bucket_pages,\n"
              "overflow_pages, value_pages, directory_pages, free_pages, global_depth,\n"
              "fill_factor, cache_capacity, cache_used, cache_hits, cache_misses,\n"
@@ -84,14 +84,14 @@ static PyObject *simple_call(cdb_Database *self, int (*fn)(cellar_db *))
     Py_RETURN_NONE;
 }
 
-const char cdb_sync_doc[] = "sync()\n--\n\nMake every commit so far durable (fsync the log).";
+const char cdb_sync_doc[] = "sync($self)\n--\n\nMake every commit so far durable (fsync the log).";
 PyObject *cdb_db_sync(cdb_Database *self, PyObject *unused)
 {
     (void)unused;
     return simple_call(self, cellar_sync);
 }
 
-const char cdb_checkpoint_doc[] = "checkpoint()\n--\n\n"
+const char cdb_checkpoint_doc[] = "checkpoint($self)\n--\n\n"
              "Write every dirty page to the file and reset the log.";
 PyObject *cdb_db_checkpoint(cdb_Database *self, PyObject *unused)
 {
@@ -191,7 +191,7 @@ static PyObject *noarg_op(cdb_Database *self, PyObject *args, PyObject *kwds, in
     return long_op(self, op, NULL, progress);
 }
 
-const char cdb_compact_doc[] = "compact(progress=None)\n--\n\n"
+const char cdb_compact_doc[] = "compact($self, progress=None)\n--\n\n"
              "Rebuild the file without free space and shrink it. Writers wait while it\n"
              "runs; readers go on. progress: callable(done, total); returning True or\n"
              "raising cancels (CanceledError, or the exception raised).";
@@ -200,7 +200,7 @@ PyObject *cdb_db_compact(cdb_Database *self, PyObject *args, PyObject *kwds)
     return noarg_op(self, args, kwds, OP_COMPACT, "|O:compact");
 }
 
-const char cdb_backup_doc[] = "backup(path, progress=None)\n--\n\n"
+const char cdb_backup_doc[] = "backup($self, path, progress=None)\n--\n\n"
              "Write a consistent copy of the database to path (replaced if it exists)\n"
              "while other threads go on reading and writing.";
 PyObject *cdb_db_backup(cdb_Database *self, PyObject *args, PyObject *kwds)
@@ -208,21 +208,21 @@ PyObject *cdb_db_backup(cdb_Database *self, PyObject *args, PyObject *kwds)
     return path_op(self, args, kwds, OP_BACKUP, "O|O:backup");
 }
 
-const char cdb_dump_doc[] = "dump(path, progress=None)\n--\n\n"
+const char cdb_dump_doc[] = "dump($self, path, progress=None)\n--\n\n"
              "Write every record to path in the portable text dump format.";
 PyObject *cdb_db_dump(cdb_Database *self, PyObject *args, PyObject *kwds)
 {
     return path_op(self, args, kwds, OP_DUMP, "O|O:dump");
 }
 
-const char cdb_load_doc[] = "load(path, progress=None)\n--\n\n"
+const char cdb_load_doc[] = "load($self, path, progress=None)\n--\n\n"
              "Read a dump written by dump() (or the cellardb tool) and store its records.";
 PyObject *cdb_db_load(cdb_Database *self, PyObject *args, PyObject *kwds)
 {
     return path_op(self, args, kwds, OP_LOAD, "O|O:load");
 }
 
-const char cdb_check_doc[] = "check(progress=None)\n--\n\n"
+const char cdb_check_doc[] = "check($self, progress=None)\n--\n\n"
              "Verify every page checksum and the whole structure. Returns a list of\n"
              "problems as (page, message) tuples: empty when the file is sound.";
 PyObject *cdb_db_check(cdb_Database *self, PyObject *args, PyObject *kwds)

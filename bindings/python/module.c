@@ -5,7 +5,7 @@
  */
 #include "cellardb_py.h"
 
-PyDoc_STRVAR(salvage_doc, "salvage(src, dest, progress=None)\n--\n\n"
+PyDoc_STRVAR(salvage_doc, "salvage($module, src, dest, progress=None)\n--\n\n"
              "Copy every readable record of the (possibly corrupt) database file src\n"
              "into a new database at dest, without trusting its directory. Returns the\n"
              "number of records copied.");
@@ -42,7 +42,7 @@ fail:
     return NULL;
 }
 
-PyDoc_STRVAR(strerror_doc, "strerror(code, /)\n--\n\nThe core's text for an error code.");
+PyDoc_STRVAR(strerror_doc, "strerror($module, code, /)\n--\n\nThe core's text for an error code.");
 static PyObject *mod_strerror(PyObject *mod, PyObject *arg)
 {
     (void)mod;

@@ -38,7 +38,7 @@ static PyObject *do_incr(cdb_Database *self, PyObject *args, PyObject *kwds, int
     return PyLong_FromLongLong((long long)out);
 }
 
-const char cdb_incr_doc[] = "incr(key, delta=1)\n--\n\n"
+const char cdb_incr_doc[] = "incr($self, key, delta=1)\n--\n\n"
              "Add delta to the decimal integer stored under key (absent counts as 0),\n"
              "atomically, and return the new value. Raises NotANumberError if the value\n"
              "is not a decimal int64, IntegerOverflowError on overflow. Keeps any TTL.";
@@ -47,13 +47,13 @@ PyObject *cdb_db_incr(cdb_Database *self, PyObject *args, PyObject *kwds)
     return do_incr(self, args, kwds, 1, "O|L:incr");
 }
 
-const char cdb_decr_doc[] = "decr(key, delta=1)\n--\n\nAs incr(key, -delta).";
+const char cdb_decr_doc[] = "decr($self, key, delta=1)\n--\n\nAs incr(key, -delta).";
 PyObject *cdb_db_decr(cdb_Database *self, PyObject *args, PyObject *kwds)
 {
     return do_incr(self, args, kwds, -1, "O|L:decr");
 }
 
-const char cdb_cas_doc[] = "cas(key, expected, value)\n--\n\n"
+const char cdb_cas_doc[] = "cas($self, key, expected, value)\n--\n\n"
              "Compare and swap, atomically: if the value of key equals expected (None:\n"
              "if key is absent), store value (None: delete key). Returns True if it\n"
              "swapped, False if the current value did not match.";
@@ -99,7 +99,7 @@ PyObject *cdb_db_cas(cdb_Database *self, PyObject *args, PyObject *kwds)
     return result;
 }
 
-const char cdb_expire_doc[] = "expire(key, ttl, /)\n--\n\n"
+const char cdb_expire_doc[] = "expire($self, key, ttl, /)\n--\n\n"
              "Give an existing key a time-to-live of ttl seconds from now (0 expires it\n"
              "at once). Returns True, or False if the key does not exist.";
 PyObject *cdb_db_expire(cdb_Database *self, PyObject *const *args, Py_ssize_t nargs)
@@ -127,7 +127,7 @@ PyObject *cdb_db_expire(cdb_Database *self, PyObject *const *args, Py_ssize_t na
     return cdb_raise(rc);
 }
 
-const char cdb_ttl_doc[] = "ttl(key, /)\n--\n\n"
+const char cdb_ttl_doc[] = "ttl($self, key, /)\n--\n\n"
              "Remaining time-to-live of key in seconds (a float), or None if it has\n"
              "none. Raises NotFoundError (a KeyError) if the key does not exist.";
 PyObject *cdb_db_ttl(cdb_Database *self, PyObject *key)
@@ -153,7 +153,7 @@ PyObject *cdb_db_ttl(cdb_Database *self, PyObject *key)
     return PyFloat_FromDouble((double)ms / 1000.0);
 }
 
-const char cdb_persist_doc[] = "persist(key, /)\n--\n\n"
+const char cdb_persist_doc[] = "persist($self, key, /)\n--\n\n"
              "Remove the TTL of key. Returns True, or False if the key does not exist.";
 PyObject *cdb_db_persist(cdb_Database *self, PyObject *key)
 {

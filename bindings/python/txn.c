@@ -8,12 +8,14 @@
  *
  * The core allows one thread at a time on a transaction: a second thread's
  * concurrent call raises RuntimeError instead of racing (the busy flag).
- * Iteration and len() are not offered: they would not see the buffered
- * writes; iterate the Database instead.
+ * keys/values/items/iteration/len (txn_map.c) merge the database with the
+ * keys written through this object, which it records in `writes`.
  */
 #include "cellardb_py.h"
 
-static int txn_enter(cdb_Transaction *self)
+#include <unistd.h>
+
+int cdb_txn_enter(cdb_Transaction *self)
 {
     if (self->txn == NULL) {
         cdb_raise_closed("cellardb: the transaction is finished (committed or rolled back)");
@@ -30,7 +32,7 @@ static int txn_enter(cdb_Transaction *self)
     return 0;
 }
 
-static void txn_leave(cdb_Transaction *self)
+void cdb_txn_leave(cdb_Transaction *self)
 {
     self->busy = 0;
     cdb_db_leave(self->dbo);
@@ -56,6 +58,11 @@ PyObject *cdb_transaction_new(cdb_Database *dbo, int readonly)
     self->readonly = readonly;
     self->busy = 0;
     self->weakrefs = NULL;
+    self->writes = PyDict_New();
+    if (self->writes == NULL) {
+        Py_DECREF(self); /* dealloc aborts the transaction */
+        return NULL;
+    }
     PyObject_GC_Track(self);
     return (PyObject *)self;
 }
@@ -68,15 +75,20 @@ static void txn_dealloc(cdb_Transaction *self)
     if (self->txn) {
         cellar_txn *txn = self->txn;
         self->txn = NULL;
-        cellar_txn_abort(txn); /* frees it, dead or alive; never touches the disk */
+        /* Frees it, dead or alive; never touches the disk. A forked child
+         * leaves it alone: core locks may have been held at fork time. */
+        if (self->dbo->pid == (long)getpid())
+            cellar_txn_abort(txn);
     }
     Py_CLEAR(self->dbo);
+    Py_CLEAR(self->writes);
     PyObject_GC_Del(self);
 }
 
 static int txn_traverse(cdb_Transaction *self, visitproc visit, void *arg)
 {
     Py_VISIT(self->dbo);
+    Py_VISIT(self->writes);
     return 0;
 }
 
@@ -89,12 +101,12 @@ static int txn_clear(cdb_Transaction *self)
 }
 
 /* Read key inside the transaction. As db_fetch: NULL without an error = absent. */
-static PyObject *txn_fetch(cdb_Transaction *self, PyObject *key)
+PyObject *cdb_txn_fetch(cdb_Transaction *self, PyObject *key)
 {
     cdb_buf k;
     if (cdb_buf_get(key, &k, "key") < 0)
         return NULL;
-    if (txn_enter(self) < 0) {
+    if (cdb_txn_enter(self) < 0) {
         cdb_buf_release(&k);
         return NULL;
     }
@@ -102,7 +114,7 @@ static PyObject *txn_fetch(cdb_Transaction *self, PyObject *key)
     size_t vlen = 0;
     int rc;
     CDB_UNLOCKED(rc = cellar_txn_get(self->txn, k.ptr, (size_t)k.len, &val, &vlen));
-    txn_leave(self);
+    cdb_txn_leave(self);
     cdb_buf_release(&k);
     if (rc == CELLAR_ENOTFOUND)
         return NULL;
@@ -125,7 +137,7 @@ static int txn_store(cdb_Transaction *self, PyObject *key, PyObject *val, uint64
         return -1;
     }
     int rc = -100;
-    if (txn_enter(self) == 0) {
+    if (cdb_txn_enter(self) == 0) {
         if (val == NULL)
             CDB_UNLOCKED(rc = cellar_txn_delete(self->txn, k.ptr, (size_t)k.len));
         else if (ttl_ms == 0)
@@ -133,11 +145,22 @@ static int txn_store(cdb_Transaction *self, PyObject *key, PyObject *val, uint64
         else
             CDB_UNLOCKED(rc = cellar_txn_put_ttl(self->txn, k.ptr, (size_t)k.len, v.ptr,
                                                  (size_t)v.len, ttl_ms));
-        txn_leave(self);
+        cdb_txn_leave(self);
     }
-    cdb_buf_release(&k);
     if (val)
         cdb_buf_release(&v);
+    if (rc == CELLAR_OK || (rc == CELLAR_ENOTFOUND && val == NULL)) {
+        /* Remember the key's fate for keys()/len(): the core keeps the write
+         * set private. (Out of memory here raises, with the write buffered.) */
+        PyObject *kb = PyBytes_FromStringAndSize(k.ptr, k.len);
+        if (kb == NULL || PyDict_SetItem(self->writes, kb, val ? Py_True : Py_False) < 0) {
+            Py_XDECREF(kb);
+            cdb_buf_release(&k);
+            return -1;
+        }
+        Py_DECREF(kb);
+    }
+    cdb_buf_release(&k);
     if (rc == -100)
         return -1;
     if (rc == CELLAR_ENOTFOUND && val == NULL)
@@ -151,7 +174,7 @@ static int txn_store(cdb_Transaction *self, PyObject *key, PyObject *val, uint64
 
 static PyObject *txn_subscript(cdb_Transaction *self, PyObject *key)
 {
-    PyObject *r = txn_fetch(self, key);
+    PyObject *r = cdb_txn_fetch(self, key);
     if (r == NULL && !PyErr_Occurred())
         return cdb_raise_notfound(key);
     return r;
@@ -172,13 +195,13 @@ static int txn_contains(cdb_Transaction *self, PyObject *key)
     cdb_buf k;
     if (cdb_buf_get(key, &k, "key") < 0)
         return -1;
-    if (txn_enter(self) < 0) {
+    if (cdb_txn_enter(self) < 0) {
         cdb_buf_release(&k);
         return -1;
     }
     int rc;
     CDB_UNLOCKED(rc = cellar_txn_exists(self->txn, k.ptr, (size_t)k.len));
-    txn_leave(self);
+    cdb_txn_leave(self);
     cdb_buf_release(&k);
     if (rc == CELLAR_OK)
         return 1;
@@ -194,7 +217,7 @@ static PyObject *txn_get(cdb_Transaction *self, PyObject *const *args, Py_ssize_
         PyErr_Format(PyExc_TypeError, "get expected 1 or 2 arguments, got %zd", nargs);
         return NULL;
     }
-    PyObject *r = txn_fetch(self, args[0]);
+    PyObject *r = cdb_txn_fetch(self, args[0]);
     if (r == NULL && !PyErr_Occurred())
         return Py_NewRef(nargs > 1 ? args[1] : Py_None);
     return r;
@@ -232,7 +255,7 @@ static PyObject *txn_pop(cdb_Transaction *self, PyObject *const *args, Py_ssize_
         PyErr_Format(PyExc_TypeError, "pop expected 1 or 2 arguments, got %zd", nargs);
         return NULL;
     }
-    PyObject *r = txn_fetch(self, args[0]);
+    PyObject *r = cdb_txn_fetch(self, args[0]);
     if (r == NULL) {
         if (PyErr_Occurred())
             return NULL;
@@ -253,7 +276,7 @@ static PyObject *txn_setdefault(cdb_Transaction *self, PyObject *const *args, Py
         PyErr_Format(PyExc_TypeError, "setdefault expected 1 or 2 arguments, got %zd", nargs);
         return NULL;
     }
-    PyObject *r = txn_fetch(self, args[0]);
+    PyObject *r = cdb_txn_fetch(self, args[0]);
     if (r || PyErr_Occurred())
         return r;
     PyObject *dflt = nargs > 1 ? args[1] : NULL;
@@ -333,7 +356,7 @@ static PyObject *txn_update(cdb_Transaction *self, PyObject *args, PyObject *kwd
     Py_RETURN_NONE;
 }
 
-PyDoc_STRVAR(commit_doc, "commit()\n--\n\n"
+PyDoc_STRVAR(commit_doc, "commit($self)\n--\n\n"
              "Apply every write of the transaction atomically. Raises ConflictError if a\n"
              "key it read was changed by another commit meanwhile. The transaction is\n"
              "finished afterwards, whether the commit succeeded or not.");
@@ -346,19 +369,19 @@ static PyObject *txn_commit(cdb_Transaction *self, PyObject *unused)
         cellar_txn_abort(dead);
         return cdb_raise_closed("cellardb: the database is closed");
     }
-    if (txn_enter(self) < 0)
+    if (cdb_txn_enter(self) < 0)
         return NULL;
     cellar_txn *txn = self->txn;
     self->txn = NULL; /* commit frees it on success and failure alike */
     int rc;
     CDB_UNLOCKED(rc = cellar_txn_commit(txn));
-    txn_leave(self);
+    cdb_txn_leave(self);
     if (rc != CELLAR_OK)
         return cdb_raise(rc);
     Py_RETURN_NONE;
 }
 
-PyDoc_STRVAR(rollback_doc, "rollback()\n--\n\n"
+PyDoc_STRVAR(rollback_doc, "rollback($self)\n--\n\n"
              "Drop every write of the transaction. Harmless on a finished transaction.");
 static PyObject *txn_rollback(cdb_Transaction *self, PyObject *unused)
 {
@@ -434,20 +457,30 @@ static PyGetSetDef txn_getset[] = {
 #define KW (METH_VARARGS | METH_KEYWORDS)
 static PyMethodDef txn_methods[] = {
     {"get", (PyCFunction)(void (*)(void))txn_get, FAST,
-     "get(key, default=None, /)\n--\n\nThe value of key as this transaction sees it, or default."},
+     "get($self, key, default=None, /)\n--\n\nThe value of key as this transaction sees it, or default."},
     {"set", (PyCFunction)(void (*)(void))txn_set, KW,
-     "set(key, value, ttl=None)\n--\n\nBuffer a write of value under key (ttl in seconds)."},
+     "set($self, key, value, ttl=None)\n--\n\nBuffer a write of value under key (ttl in seconds)."},
     {"delete", (PyCFunction)txn_delete, METH_O,
-     "delete(key, /)\n--\n\nBuffer the removal of key; True if it existed (as seen here)."},
+     "delete($self, key, /)\n--\n\nBuffer the removal of key; True if it existed (as seen here)."},
     {"pop", (PyCFunction)(void (*)(void))txn_pop, FAST,
-     "pop(key, default=<missing>, /)\n--\n\nRemove key and return its value."},
+     "pop(key[, default])\n\nRemove key and return its value."},
     {"setdefault", (PyCFunction)(void (*)(void))txn_setdefault, FAST,
-     "setdefault(key, default=b'', /)\n--\n\nThe value of key; if absent, store default."},
+     "setdefault($self, key, default=b'', /)\n--\n\nThe value of key; if absent, store default."},
     {"update", (PyCFunction)(void (*)(void))txn_update, KW,
-     "update(other=(), /, **kwargs)\n--\n\nBuffer every pair of a mapping or iterable."},
+     "update($self, other=(), /, **kwargs)\n--\n\nBuffer every pair of a mapping or iterable."},
+    {"keys", (PyCFunction)cdb_txn_keys, METH_NOARGS,
+     "keys($self)\n--\n\nA list of the keys as this transaction sees them."},
+    {"values", (PyCFunction)cdb_txn_values, METH_NOARGS,
+     "values($self)\n--\n\nA list of the values as this transaction sees them."},
+    {"items", (PyCFunction)cdb_txn_items, METH_NOARGS,
+     "items($self)\n--\n\nA list of the (key, value) pairs as this transaction sees them."},
+    {"popitem", (PyCFunction)cdb_txn_popitem, METH_NOARGS,
+     "popitem($self)\n--\n\nRemove and return some (key, value) pair, in the transaction."},
+    {"clear", (PyCFunction)cdb_txn_clear, METH_NOARGS,
+     "clear($self)\n--\n\nDelete every key, in the transaction."},
     {"commit", (PyCFunction)txn_commit, METH_NOARGS, commit_doc},
     {"rollback", (PyCFunction)txn_rollback, METH_NOARGS, rollback_doc},
-    {"abort", (PyCFunction)txn_rollback, METH_NOARGS, "abort()\n--\n\nAs rollback()."},
+    {"abort", (PyCFunction)txn_rollback, METH_NOARGS, "abort($self)\n--\n\nAs rollback()."},
     {"__enter__", (PyCFunction)txn_enter_cm, METH_NOARGS, "Return self."},
     {"__exit__", (PyCFunction)txn_exit_cm, METH_VARARGS,
      "Commit on normal exit, roll back on an exception."},
@@ -455,7 +488,7 @@ static PyMethodDef txn_methods[] = {
 };
 
 static PyMappingMethods txn_as_mapping = {
-    NULL,
+    (lenfunc)cdb_txn_length,
     (binaryfunc)txn_subscript,
     (objobjargproc)txn_ass_subscript,
 };
@@ -473,11 +506,14 @@ PyTypeObject cdb_TransactionType = {
     .tp_as_sequence = &txn_as_sequence,
     .tp_as_mapping = &txn_as_mapping,
     .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
-    .tp_doc = "A transaction (from Database.transaction()): db[key], in, get, set, delete,\n"
-              "pop, setdefault, update; commit() / rollback(); a context manager.",
+    .tp_doc = "A transaction (from Database.transaction()): the mapping API (tx[key], in,\n"
+              "get, set, delete, pop, setdefault, update, keys, values, items, len,\n"
+              "iteration) over the database as the transaction sees it; commit() /\n"
+              "rollback(); a context manager (commits on success).",
     .tp_traverse = (traverseproc)txn_traverse,
     .tp_clear = (inquiry)txn_clear,
     .tp_weaklistoffset = offsetof(cdb_Transaction, weakrefs),
+    .tp_iter = (getiterfunc)cdb_txn_iter,
     .tp_methods = txn_methods,
     .tp_getset = txn_getset,
 };

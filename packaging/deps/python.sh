@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Python packages the cellardb Python tests, notebook test and benchmark use.
-# Idempotent: pip installs only what is missing, and is quick when all is there.
+# Python packages the cellardb Python tests, notebook test and benchmark use:
+# pytest, nbclient, ipykernel, nbformat, pandas, tqdm, lmdb (py-lmdb), and
+# setuptools/wheel to build the extension. Idempotent: pip installs only what
+# is missing; one interpreter start when everything is there.
 #   bash packaging/deps/python.sh        (PYTHON=python3.12 to pick an interpreter)
 set -euo pipefail
 PY="${PYTHON:-python3}"
@@ -9,27 +11,24 @@ if ! command -v "$PY" >/dev/null 2>&1; then
   exit 0
 fi
 
-# import name -> pip name
-mods=(pytest nbclient ipykernel nbformat pandas tqdm lmdb setuptools wheel)
-pips=(pytest nbclient ipykernel nbformat pandas tqdm lmdb setuptools wheel)
+# Prints the pip names of missing packages (the notebook test makes its own
+# kernelspec for the running interpreter, so none needs registering).
+missing="$("$PY" - <<'PYEOF'
+import importlib.util
+wanted = {"pytest": "pytest", "nbclient": "nbclient", "ipykernel": "ipykernel",
+          "nbformat": "nbformat", "pandas": "pandas", "tqdm": "tqdm", "lmdb": "lmdb",
+          "setuptools": "setuptools", "wheel": "wheel"}
+print(" ".join(pip for mod, pip in wanted.items() if importlib.util.find_spec(mod) is None))
+PYEOF
+)"
 
-missing=()
-for i in "${!mods[@]}"; do
-  if ! "$PY" -c "import ${mods[$i]}" >/dev/null 2>&1; then
-    missing+=("${pips[$i]}")
+if [ -n "$missing" ]; then
+  echo "deps/python: installing $missing"
+  # shellcheck disable=SC2086  # a list of package names
+  if ! "$PY" -m pip install -q --disable-pip-version-check $missing; then
+    # A distribution's Python that refuses pip (PEP 668): install for this user.
+    echo "deps/python: retrying with --user --break-system-packages" >&2
+    "$PY" -m pip install -q --disable-pip-version-check --user --break-system-packages $missing
   fi
-done
-# The notebook test runs the kernel named python3: make sure one is registered.
-need_kernel=0
-if ! "$PY" -c "import jupyter_client.kernelspec as k; k.KernelSpecManager().get_kernel_spec('python3')" >/dev/null 2>&1; then
-  need_kernel=1
-fi
-
-if [ "${#missing[@]}" -gt 0 ]; then
-  echo "deps/python: installing ${missing[*]}"
-  "$PY" -m pip install -q --disable-pip-version-check "${missing[@]}"
-fi
-if [ "$need_kernel" = 1 ] && "$PY" -c "import ipykernel" >/dev/null 2>&1; then
-  "$PY" -m ipykernel install --user --name python3 >/dev/null 2>&1 || true
 fi
 echo "deps/python: all Python packages present"

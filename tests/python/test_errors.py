@@ -147,7 +147,7 @@ def test_corrupt_file_gives_clean_errors(path, tmp_path):
         try:
             problems = db.check(progress=False)
             try:
-                for k, v in db.items():
+                for _k, _v in db.items():
                     pass
                 for i in range(0, 2000, 97):
                     db.get(b"k%d" % i)
@@ -237,3 +237,25 @@ def test_value_types_in_batches(db):
     with pytest.raises(TypeError):
         db.get_many(5)
     assert len(db) == 0
+
+
+def test_value_too_large_without_allocating(db):
+    """A value over 1 GiB is refused with TooLargeError. The buffer is a lazily
+    mapped anonymous region, so the test needs no real memory (and proves the
+    binding passes a view instead of copying)."""
+    import mmap
+
+    big = mmap.mmap(-1, cellardb.MAX_VALUE_SIZE + 1)
+    try:
+        view = memoryview(big)
+        with pytest.raises(cellardb.TooLargeError):
+            db[b"k"] = view
+        with pytest.raises(cellardb.TooLargeError):
+            db.put_many([(b"k", view)])
+        with db.transaction() as tx:
+            with pytest.raises(cellardb.TooLargeError):
+                tx[b"k"] = view
+        view.release()
+    finally:
+        big.close()
+    assert b"k" not in db

@@ -302,7 +302,6 @@ def test_bad_options(path):
 
 
 def test_path_types(tmp_path):
-    import pathlib
 
     p = tmp_path / "p.cdb"
     with cellardb.open(p) as db:
@@ -398,3 +397,41 @@ def test_help_texts():
                  "transaction", "close", "keys"]:
         assert getattr(cellardb.Database, name).__doc__, name
     assert cellardb.Database.__doc__ and cellardb.Transaction.__doc__
+
+
+def test_not_picklable(db):
+    import copy
+    import pickle
+
+    with pytest.raises(TypeError):
+        pickle.dumps(db)
+    with pytest.raises(TypeError):
+        copy.copy(db)
+    with db.transaction() as tx:
+        with pytest.raises(TypeError):
+            pickle.dumps(tx)
+    with pytest.raises(TypeError):
+        pickle.dumps(iter(db))
+
+
+def test_iteration_streams_in_constant_memory(db):
+    """Iterating items() of 100k records holds one record at a time (Python
+    allocations stay tiny), where keys() materializes every key."""
+    import tracemalloc
+
+    n = 100_000
+    db.bulk_import(((b"key%08d" % i, b"v" * 100) for i in range(n)), progress=False)
+    tracemalloc.start()
+    try:
+        count = 0
+        for _k, _v in db.items():
+            count += 1
+        _, peak_stream = tracemalloc.get_traced_memory()
+        tracemalloc.reset_peak()
+        keys = db.keys()
+        _, peak_list = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert count == n and len(keys) == n
+    assert peak_stream < 256 * 1024, peak_stream
+    assert peak_list > 10 * peak_stream

@@ -3,7 +3,6 @@ and close() waits for the calls in flight."""
 import threading
 import time
 
-import pytest
 
 import cellardb
 
@@ -84,26 +83,31 @@ def test_incr_is_atomic_across_threads(db):
 
 
 def test_gil_released_during_long_operation(db):
-    """While one thread runs compact (a long core call), another makes progress."""
+    """While one thread is inside compact (a long core call), another thread
+    runs Python code: only possible if the GIL was released."""
     db.put_many([(b"k%d" % i, b"v" * 100) for i in range(20000)])
     for i in range(0, 20000, 2):
         del db[b"k%d" % i]
-    ticks = []
+    in_compact = threading.Event()
     done = threading.Event()
+    ticks = []
 
     def ticker():
         while not done.is_set():
-            ticks.append(1)
-            time.sleep(0.001)
+            if in_compact.is_set():
+                ticks.append(1)
+            time.sleep(0.0005)
 
     t = threading.Thread(target=ticker)
     t.start()
     try:
+        in_compact.set()
         db.compact(progress=False)
+        in_compact.clear()
     finally:
         done.set()
         t.join()
-    assert ticks  # the ticker ran (it needed the GIL) at least once
+    assert ticks, "no other thread ran during compact: was the GIL held?"
 
 
 def test_concurrent_close(path):

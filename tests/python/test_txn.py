@@ -218,11 +218,57 @@ def test_transaction_keeps_db_alive(path):
     db.close()
 
 
-def test_transaction_not_iterable(db):
+def test_transaction_whole_mapping_api(db):
+    db.update({b"a": b"1", b"b": b"2", b"c": b"3"})
     with db.transaction() as tx:
-        with pytest.raises(TypeError):
-            iter(tx)
+        tx[b"d"] = b"4"          # new
+        tx[b"a"] = b"one"        # overwritten
+        del tx[b"b"]             # deleted
+        assert tx.delete(b"zz") is False
+        assert sorted(tx.keys()) == [b"a", b"c", b"d"]
+        assert sorted(tx) == [b"a", b"c", b"d"]
+        assert len(tx) == 3
+        assert sorted(tx.items()) == [(b"a", b"one"), (b"c", b"3"), (b"d", b"4")]
+        assert sorted(tx.values()) == [b"3", b"4", b"one"]
+        assert dict(tx) == {b"a": b"one", b"c": b"3", b"d": b"4"}
+        assert sorted(db.keys()) == [b"a", b"b", b"c"]   # outside: unchanged
+        assert len(db) == 3
+        tx[b"b"] = b"back"
+        assert len(tx) == 4
         assert "Transaction" in repr(tx)
+    assert dict(db.items()) == {b"a": b"one", b"b": b"back", b"c": b"3", b"d": b"4"}
+    tx2 = db.transaction()
+    tx2.rollback()
+    with pytest.raises(cellardb.ClosedError):
+        tx2.keys()
+    with pytest.raises(cellardb.ClosedError):
+        len(tx2)
+
+
+def test_transaction_popitem_clear_abc(db):
+    import collections.abc
+
+    db.update({b"a": b"1", b"b": b"2"})
+    with db.transaction() as tx:
+        assert isinstance(tx, collections.abc.MutableMapping)
+        k, v = tx.popitem()
+        assert db[k] == v and k not in tx
+        tx[b"n"] = b"new"
+        tx.clear()
+        assert len(tx) == 0 and tx.keys() == []
+        with pytest.raises(KeyError):
+            tx.popitem()
+        assert len(db) == 2
+    assert len(db) == 0
+
+
+def test_transaction_values_are_reads(db):
+    db[b"k"] = b"0"
+    with pytest.raises(cellardb.ConflictError):
+        with db.transaction() as tx:
+            list(tx.items())     # reads k through the transaction
+            db[b"k"] = b"changed"
+            tx[b"other"] = b"x"
 
 
 def test_large_transaction(db):

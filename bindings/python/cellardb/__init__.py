@@ -60,6 +60,9 @@ from ._cellardb import (  # noqa: F401  (re-exported)
     strerror,
 )
 
+# The core's error codes as constants: cellardb.CELLAR_ENOTFOUND == -1, ...
+globals().update({_name: getattr(_cellardb, _name) for _name in error_codes})
+
 __all__ = [
     "open", "open_shelf", "salvage", "Database", "Transaction", "Iterator", "ManualClock",
     "error", "Error", "NotFoundError", "InvalidArgumentError", "TooLargeError",
@@ -117,6 +120,10 @@ class Database(_cellardb.Database, _MutableMapping):
     __eq__ = object.__eq__
     __ne__ = object.__ne__
     __hash__ = object.__hash__
+
+    def __reduce_ex__(self, protocol):
+        # An open file handle cannot travel: pickle the path and reopen instead.
+        raise TypeError(f"cannot pickle {type(self).__name__!r} object (an open database)")
 
     def items(self):
         """A view of the (key, value) pairs; iterating it streams."""
@@ -203,7 +210,11 @@ class Database(_cellardb.Database, _MutableMapping):
         return _notebook.repr_html(self)
 
 
-def open(path, flag="c", mode=0o666, *, cache_size=None, sync="normal", page_size=None,
+# A Transaction has the whole mapping API (keys/items/values return lists).
+_MutableMapping.register(Transaction)
+
+
+def open(path, flag="c", mode=0o666, *, cache_size=None, sync=None, page_size=None,
          lock_timeout=None, clock=None):
     """Open (or create) the database at path and return a Database.
 
@@ -214,8 +225,9 @@ def open(path, flag="c", mode=0o666, *, cache_size=None, sync="normal", page_siz
         A trailing 's' asks for sync='full' (as dbm.gnu); 'f' is accepted.
     mode: permission bits for a new file (the umask applies), default 0o666.
     cache_size: page cache budget in bytes (default 64 MiB).
-    sync: 'normal' (a commit survives a process crash; power loss may lose the
-        last ~1 s), 'full' (fsync before each commit returns) or 'off'.
+    sync: 'normal' (the default: a commit survives a process crash; power loss
+        may lose the last ~1 s), 'full' (fsync before each commit returns; also
+        asked for by flag 's') or 'off' (nothing durable until sync/close).
     page_size: for a new file: a power of two from 4096 to 65536.
     lock_timeout: seconds to wait for another process's lock (default: fail at
         once with LockedError).
