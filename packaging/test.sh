@@ -23,10 +23,15 @@ cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCELLAR_SANITIZE
   || { cat "$build.configure.log"; exit 1; }
 grep -E "WARNING|skipp" -A2 "$build.configure.log" || true
 cmake --build "$build" -j"$jobs" || exit 1
-log="$build/ctest.log"
-(cd "$build" && ctest --output-on-failure -j"$jobs" "${extra[@]}") 2>&1 | tee "$log"
-status=${PIPESTATUS[0]}
-# One line adding up every suite: ctest's own counts are per suite program;
-# each suite prints its own "N passed, N failed" or Check summary, summed here.
-python3 "$root/packaging/sum_results.py" "$log" || true
+junit="$build/ctest-junit.xml"
+rm -f "$junit"
+(cd "$build" && ctest --output-on-failure --output-junit "$junit" -j"$jobs" "${extra[@]}")
+status=$?
+# The closing line adds up the tests of every suite (each runner's own counts).
+echo "== summary ($(basename "$build"))"
+if [ -f "$junit" ]; then
+  python3 "$root/packaging/sum_results.py" -v "$junit" || true
+else
+  echo "0 passed, 1 failed"
+fi
 exit "$status"
