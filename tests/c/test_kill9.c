@@ -61,7 +61,7 @@ static cellar_options kill_opts(void)
     cellar_options o = CELLAR_OPTIONS_INIT;
     o.sync = CELLAR_SYNC_FULL;
     o.cache_size = 1u << 20;
-    o.wal_limit = 256u << 10; /* frequent checkpoints: kills land inside them too */
+    o.wal_limit = 16u << 10; /* a checkpoint every few commits: kills land inside them too */
     return o;
 }
 
@@ -236,6 +236,7 @@ END_TEST
 
 static Suite *suite(void)
 {
+    setvbuf(stdout, NULL, _IOLBF, 0);
     Suite *s = suite_create("kill9");
     TCase *tc = tcase_create("kill9");
     tcase_set_timeout(tc, 900);

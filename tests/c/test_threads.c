@@ -996,6 +996,7 @@ END_TEST
 
 static Suite *suite(void)
 {
+    setvbuf(stdout, NULL, _IOLBF, 0);
     Suite *s = suite_create("threads");
     TCase *tc = tcase_create("threads");
     tcase_set_timeout(tc, 600);

@@ -13,6 +13,7 @@
  */
 #include "cache/cache.h"
 
+#include <sched.h>
 #include <stdlib.h>
 
 #define NSHARDS 16u
@@ -108,11 +109,15 @@ static cellar_page *table_find(shard *s, uint32_t pgno)
 static void table_insert(shard *s, cellar_page *p)
 {
     size_t b = bucket_of(s, p->pgno);
+    p->in_table = true;
     p->hnext = s->table[b];
     s->table[b] = p;
 }
 static void table_remove(shard *s, cellar_page *p)
 {
+    if (!p->in_table)
+        return;
+    p->in_table = false;
     cellar_page **pp = &s->table[bucket_of(s, p->pgno)];
     while (*pp && *pp != p)
         pp = &(*pp)->hnext;
@@ -209,6 +214,17 @@ void cellar_cache_close(cellar_cache *c)
         return;
     for (unsigned i = 0; i < NSHARDS; i++) {
         shard *s = &c->shards[i];
+        /* frames whose load failed are only on the LRU list: free those
+         * first, while the list is still intact */
+        if (s->lru.lru_next) {
+            cellar_page *p = s->lru.lru_next;
+            while (p != &s->lru) {
+                cellar_page *n = p->lru_next;
+                if (!p->in_table)
+                    frame_free(p);
+                p = n;
+            }
+        }
         if (s->table) {
             for (size_t b = 0; b < s->nbuckets; b++) {
                 cellar_page *p = s->table[b];
@@ -219,7 +235,6 @@ void cellar_cache_close(cellar_cache *c)
                 }
             }
         }
-        /* frames evicted-in-progress are never outside the table */
         free(s->table);
         cellar__mutex_destroy(&s->mu);
     }
@@ -261,7 +276,9 @@ int cellar_cache_get(cellar_cache *c, uint32_t pgno, cellar_page **out)
                 *out = p;
                 return CELLAR_OK;
             }
-            cellar_cache_unpin(c, p); /* failed load: try again ourselves */
+            cellar_cache_unpin(c, p); /* failed, or not yet latched by its loader: retry */
+            if (st == 0)
+                sched_yield();
             continue;
         }
         p = frame_take(c, s);
@@ -273,10 +290,13 @@ int cellar_cache_get(cellar_cache *c, uint32_t pgno, cellar_page **out)
         p->pins = 1;
         p->dirty = false;
         atomic_store_explicit(&p->state, 0, memory_order_relaxed);
-        cellar__wrlock(&p->latch); /* never blocks: the frame is free */
         table_insert(s, p);
         s->misses++;
         cellar__mutex_unlock(&s->mu);
+        /* Latched after the shard mutex is released (a latch is never taken
+         * under it). A thread that finds the frame first and sees it still
+         * loading simply retries. */
+        cellar__wrlock(&p->latch);
 
         int rc = load(c, p);
         atomic_store_explicit(&p->state, rc == CELLAR_OK ? 1 : 2, memory_order_release);

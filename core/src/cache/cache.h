@@ -38,6 +38,7 @@ typedef struct cellar_page {
     int pins;               /* guarded by the shard mutex */
     bool dirty;             /* guarded by the shard mutex */
     bool in_lru;
+    bool in_table;
     unsigned shard_idx;
     struct cellar_page *lru_prev, *lru_next, *hnext;
     struct cellar_page *dnext, *dprev; /* dirty list */

@@ -106,7 +106,7 @@ int cellar__db_enter(cellar_db *db, bool write)
         return cellar__err(CELLAR_EFORK, 0, "%s: handle opened in the parent process used after fork()", in->path);
     if (write && db->readonly)
         return cellar__err(CELLAR_EREADONLY, 0, "%s: opened read-only", in->path);
-    if (in->broken)
+    if (in->broken || (in->wal && cellar_wal_failed(in->wal)))
         return cellar__err(CELLAR_EIO, 0, "%s: an earlier I/O error left this handle behind its log; close and reopen the database", in->path);
     quiesce_enter(&in->q);
     return CELLAR_OK;
@@ -727,7 +727,7 @@ CELLAR_API int cellar_close(cellar_db *db)
         cellar__quiesce_lock(&in->q);
         flusher_stop(in);
         cellar__mutex_lock(&in->write_mu);
-        if (!in->readonly && !in->broken)
+        if (!in->readonly && !in->broken && !cellar_wal_failed(in->wal))
             rc = cellar__checkpoint(in, 0, true);
         cellar__mutex_unlock(&in->write_mu);
         cellar__quiesce_unlock(&in->q);

@@ -53,7 +53,7 @@ struct cellar_hash {
     uint8_t *dir_dirty; /* one byte per directory page */
 
     uint32_t free_start, free_pages; /* on-disk free-list extent */
-    uint32_t page_count;
+    _Atomic uint32_t page_count; /* written by the writer, read by readers' bounds checks */
     runs free, pending;
     /* checkpoint in progress */
     runs ck_all;

@@ -38,6 +38,10 @@ struct cellar_wal {
     uint8_t *buf;                 /* bytes [written, written + buf_len) */
     size_t buf_len, buf_cap;
     cellar_mutex sync_mu;
+    /* An fsync failed: the OS may have dropped log pages it held, so later
+     * records could be durable past a hole. Refuse further use; a reopen
+     * recovers what did reach the disk. */
+    _Atomic int sync_failed;
 
     /* batch in progress */
     uint64_t batch_start, batch_pages;
@@ -92,17 +96,26 @@ static int write_header(cellar_wal *w)
     cellar__put64(h + 16, w->file_id);
     cellar__put64(h + 24, w->salt);
     cellar__put32(h + 32, cellar__crc32c(0, h, 32));
+    /* From the first write on, the file may hold the new header: the
+     * in-memory append state follows it at once, so no record is ever
+     * appended to a chain the header no longer starts. */
+    w->end = CELLAR_WAL_HEADER;
+    w->last_crc = salt_seed(w->salt);
+    w->buf_len = 0;
+    atomic_store(&w->written, CELLAR_WAL_HEADER);
+    atomic_store(&w->durable, 0);
     int rc = w->vfs->write(w->file, h, sizeof h, 0);
     if (rc == CELLAR_OK)
         rc = w->vfs->truncate(w->file, CELLAR_WAL_HEADER);
     if (rc == CELLAR_OK)
         rc = w->vfs->sync(w->file);
-    if (rc != CELLAR_OK)
+    if (rc != CELLAR_OK) {
+        /* The log is the old one or the new empty one, and only a reopen can
+         * tell: refuse further use (either is consistent with the data file,
+         * which a reset only follows once it is synced). */
+        atomic_store(&w->sync_failed, 1);
         return rc;
-    w->end = CELLAR_WAL_HEADER;
-    w->last_crc = salt_seed(w->salt);
-    w->buf_len = 0;
-    atomic_store(&w->written, CELLAR_WAL_HEADER);
+    }
     atomic_store(&w->durable, CELLAR_WAL_HEADER);
     return CELLAR_OK;
 }
@@ -391,6 +404,8 @@ static int append_rec(cellar_wal *w, int type, const cellar_wal_piece *pieces, s
 {
     if (w->readonly || !w->file)
         return cellar__err(CELLAR_EREADONLY, 0, "%s: log is read-only", w->path);
+    if (atomic_load(&w->sync_failed))
+        return cellar__err(CELLAR_EIO, 0, "%s: an earlier fsync of the log failed; close and reopen the database", w->path);
     uint64_t len = 0;
     for (size_t i = 0; i < n; i++)
         len += pieces[i].len;
@@ -467,6 +482,8 @@ int cellar_wal_sync(cellar_wal *w, uint64_t upto)
 {
     if (!w->file || w->readonly)
         return CELLAR_OK;
+    if (atomic_load(&w->sync_failed))
+        return cellar__err(CELLAR_EIO, 0, "%s: an earlier fsync of the log failed; close and reopen the database", w->path);
     if (atomic_load(&w->durable) >= upto)
         return CELLAR_OK;
     cellar__mutex_lock(&w->sync_mu);
@@ -476,6 +493,8 @@ int cellar_wal_sync(cellar_wal *w, uint64_t upto)
         rc = w->vfs->sync(w->file);
         if (rc == CELLAR_OK && atomic_load(&w->durable) < target)
             atomic_store(&w->durable, target);
+        if (rc != CELLAR_OK)
+            atomic_store(&w->sync_failed, 1);
     }
     cellar__mutex_unlock(&w->sync_mu);
     return rc;
@@ -547,3 +566,5 @@ void cellar_wal_set_mode(cellar_wal *w, int sync_mode) { w->mode = sync_mode; }
 
 bool cellar_wal_has_records(cellar_wal *w) { return w->file && w->end > CELLAR_WAL_HEADER; }
 uint64_t cellar_wal_written(cellar_wal *w) { return atomic_load(&w->written); }
+
+bool cellar_wal_failed(cellar_wal *w) { return atomic_load(&w->sync_failed) != 0; }
