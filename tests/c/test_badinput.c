@@ -379,9 +379,10 @@ END_TEST
 START_TEST(test_random_and_garbage_files)
 {
     tu_rng r = { 77 };
-    char path[640], wal[660];
+    char path[640], wal[648];
     snprintf(path, sizeof path, "%s", tu_path("rand.cellar"));
-    snprintf(wal, sizeof wal, "%s-wal", path);
+    if (snprintf(wal, sizeof wal, "%s-wal", path) >= (int)sizeof wal)
+        ck_abort_msg("path too long");
     size_t sizes[] = { 1, 7, 100, 4096, 65536, 300000 };
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
         uint8_t *b = malloc(sizes[i]);
@@ -786,9 +787,10 @@ START_TEST(test_log_symlink_not_followed)
     spit(target, content, sizeof content - 1);
 
     /* a new database whose log path is a planted symlink */
-    char path[640], wal[660];
+    char path[640], wal[648];
     snprintf(path, sizeof path, "%s", tu_path("sym.cellar"));
-    snprintf(wal, sizeof wal, "%s-wal", path);
+    if (snprintf(wal, sizeof wal, "%s-wal", path) >= (int)sizeof wal)
+        ck_abort_msg("path too long");
     ck_assert_int_eq(symlink(target, wal), 0);
     cellar_db *db = NULL;
     int rc = cellar_open(&db, path, NULL);
@@ -848,13 +850,14 @@ static unsigned file_mode(const char *path)
 
 START_TEST(test_file_modes)
 {
-    char path[640], wal[660];
+    char path[640], wal[648];
     mode_t old = umask(022);
     cellar_db *db;
     cellar_options o = CELLAR_OPTIONS_INIT;
     o.mode = 0600;
     snprintf(path, sizeof path, "%s", tu_path("m600.cellar"));
-    snprintf(wal, sizeof wal, "%s-wal", path);
+    if (snprintf(wal, sizeof wal, "%s-wal", path) >= (int)sizeof wal)
+        ck_abort_msg("path too long");
     TU_OK(cellar_open(&db, path, &o));
     TU_OK(cellar_put(db, "k", 1, "v", 1));
     ck_assert_uint_eq(file_mode(path), 0600);
