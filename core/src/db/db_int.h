@@ -122,6 +122,10 @@ int cellar__child_attach(cellar_db *db, child *c);
 void cellar__child_detach(child *c);
 void cellar__db_unref(cellar_db *db);
 
+/** Header checksum (bytes 0..15 and 20..255) and the index meta a header holds. */
+uint32_t cellar__header_crc(const uint8_t *hdr);
+void cellar__header_meta(const uint8_t *hdr, cellar_hash_meta *out);
+
 /* txn.c */
 /** Commit ops under write_mu (caller holds it): validate reads, log, apply. */
 int cellar__commit_locked(cellar_inst *in, const op *ops, size_t n, const readrec *reads,

@@ -182,7 +182,7 @@ static int swap_in(cellar_inst *in, const char *src)
                 break;
             if (p == 0) { /* the new content keeps this database's identity */
                 cellar__put64(pg + 24, in->file_id);
-                cellar__put32(pg + 16, cellar__crc32c(cellar__crc32c(0, pg, 16), pg + 20, HDR_LEN - 20));
+                cellar__put32(pg + 16, cellar__header_crc(pg));
             }
             rc = pass == 0 ? cellar_wal_batch_page(in->wal, (uint32_t)p, pg)
                            : in->vfs->write(in->file, pg, in->P, p * in->P);
@@ -218,16 +218,7 @@ static int reload(cellar_inst *in, size_t cache_bytes)
     if ((rc = in->vfs->size(in->file, &size)) != CELLAR_OK)
         return rc;
     cellar_hash_meta m;
-    m.seed0 = cellar__get64(hdr + 32);
-    m.seed1 = cellar__get64(hdr + 40);
-    m.global_depth = cellar__get32(hdr + 48);
-    m.dir_start = cellar__get32(hdr + 52);
-    m.dir_pages = cellar__get32(hdr + 56);
-    m.free_start = cellar__get32(hdr + 60);
-    m.free_pages = cellar__get32(hdr + 64);
-    m.page_count = cellar__get32(hdr + 68);
-    m.records = cellar__get64(hdr + 72);
-    m.ttl_records = cellar__get64(hdr + 80);
+    cellar__header_meta(hdr, &m);
     cellar_cache *c = NULL;
     cellar_hash *h = NULL;
     rc = cellar_cache_open(&c, in->vfs, in->file, in->path, in->P, cache_bytes);

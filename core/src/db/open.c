@@ -160,7 +160,7 @@ void cellar__child_detach(child *c)
 /* header                                                              */
 /* ------------------------------------------------------------------ */
 
-static uint32_t header_crc(const uint8_t *h)
+uint32_t cellar__header_crc(const uint8_t *h)
 {
     return cellar__crc32c(cellar__crc32c(0, h, 16), h + 20, HDR_LEN - 20);
 }
@@ -182,7 +182,7 @@ static void header_encode(cellar_inst *in, const cellar_hash_meta *m, uint8_t *p
     cellar__put32(pg + 68, m->page_count);
     cellar__put64(pg + 72, m->records);
     cellar__put64(pg + 80, m->ttl_records);
-    cellar__put32(pg + 16, header_crc(pg));
+    cellar__put32(pg + 16, cellar__header_crc(pg));
 }
 
 static bool page_size_ok(uint32_t P)
@@ -198,7 +198,7 @@ static int header_judge(const char *path, const uint8_t *h, size_t got)
     if (got < HDR_LEN)
         return cellar__err(CELLAR_ECORRUPT, 0, "%s: page 0: file is truncated (%zu bytes)", path, got);
     uint32_t ver = cellar__get32(h + 8);
-    bool crc_ok = cellar__get32(h + 16) == header_crc(h);
+    bool crc_ok = cellar__get32(h + 16) == cellar__header_crc(h);
     /* A newer version is believed when its header checks out, or when the
      * number is a plausible next one; a garbage number is corruption. */
     if (ver > CELLAR_FORMAT_VERSION && (crc_ok || ver <= CELLAR_FORMAT_VERSION + 16))
@@ -209,7 +209,7 @@ static int header_judge(const char *path, const uint8_t *h, size_t got)
     return CELLAR_OK;
 }
 
-static void header_meta(const uint8_t *h, cellar_hash_meta *m)
+void cellar__header_meta(const uint8_t *h, cellar_hash_meta *m)
 {
     m->seed0 = cellar__get64(h + 32);
     m->seed1 = cellar__get64(h + 40);
@@ -537,7 +537,7 @@ static int load_existing(cellar_inst *in, size_t cache_size, uint64_t file_size)
     if (cellar__get32(hdr + 12) != in->P || cellar__get64(hdr + 24) != in->file_id)
         return cellar__err(CELLAR_ECORRUPT, 0, "%s: page 0: header does not match its log", in->path);
     cellar_hash_meta m;
-    header_meta(hdr, &m);
+    cellar__header_meta(hdr, &m);
     rc = cellar_hash_open(&in->hash, in->cache, in->path, in->P, &m, file_pages);
     if (rc != CELLAR_OK)
         return rc;
