@@ -21,19 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
-static void sleep_ms(unsigned ms)
-{
-    struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000L };
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-    }
-}
 
 /* CRC-32C (Castagnoli), as the file format uses: to re-seal patched headers. */
 static uint32_t crc32c(uint32_t crc, const void *buf, size_t n)
@@ -667,7 +655,7 @@ static pid_t spawn_open(const char *path, unsigned flags, int timeout_ms, unsign
         o.lock_timeout_ms = timeout_ms;
         int rc = cellar_open(&db, path, &o);
         if (rc == CELLAR_OK) {
-            sleep_ms(hold_ms);
+            tu_sleep_ms(hold_ms);
             cellar_close(db);
         }
         _exit(-rc);
@@ -691,20 +679,20 @@ START_TEST(test_second_writer_process)
     TU_OK(cellar_put(db, "k", 1, "v", 1));
 
     /* a second writer fails at once */
-    uint64_t t0 = now_ms();
+    uint64_t t0 = tu_now_ms();
     TU_RC(wait_rc(spawn_open(path, 0, 0, 0)), CELLAR_ELOCKED);
-    uint64_t dt = now_ms() - t0;
+    uint64_t dt = tu_now_ms() - t0;
     ck_assert_msg(dt < 2000, "ELOCKED took %" PRIu64 " ms", dt);
     /* with a timeout it waits, then fails */
-    t0 = now_ms();
+    t0 = tu_now_ms();
     TU_RC(wait_rc(spawn_open(path, 0, 400, 0)), CELLAR_ELOCKED);
-    dt = now_ms() - t0;
+    dt = tu_now_ms() - t0;
     ck_assert_msg(dt >= 350, "lock_timeout_ms 400 gave up after %" PRIu64 " ms", dt);
     /* a reader fails while the writer holds the file */
     TU_RC(wait_rc(spawn_open(path, CELLAR_RDONLY, 0, 0)), CELLAR_ELOCKED);
     /* a waiting writer gets the file when the holder closes */
     pid_t w = spawn_open(path, 0, 10000, 0);
-    sleep_ms(200);
+    tu_sleep_ms(200);
     TU_OK(cellar_close(db));
     TU_OK(wait_rc(w));
 
@@ -763,7 +751,7 @@ START_TEST(test_lock_not_kept_by_forked_child)
     pid_t pid = fork();
     ck_assert_int_ge(pid, 0);
     if (pid == 0) {
-        sleep_ms(3000);
+        tu_sleep_ms(3000);
         _exit(0);
     }
     TU_OK(cellar_close(db));

@@ -24,16 +24,7 @@
 #include <string.h>
 
 /* Under a sanitizer fewer countdown points (every operation is slower). */
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define SANITIZED 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-#define SANITIZED 1
-#endif
-#endif
-#ifndef SANITIZED
-#define SANITIZED 0
-#endif
+#define SANITIZED TU_SANITIZED
 
 #define KEYS 64u       /* single keys k-00..k-63 */
 #define PAIRS 16u      /* transaction pairs a-00/b-00 .. */

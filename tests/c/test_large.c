@@ -27,16 +27,7 @@
 /* Under a sanitizer the shadow memory makes RSS meaningless and every
  * operation slower: 1,000,000 records and a 64 MiB value then, and no RSS
  * assertion. */
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define SANITIZED 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || __has_feature(memory_sanitizer)
-#define SANITIZED 1
-#endif
-#endif
-#ifndef SANITIZED
-#define SANITIZED 0
-#endif
+#define SANITIZED TU_SANITIZED
 
 typedef struct result {
     int rc;

@@ -21,19 +21,7 @@
 #define RW (CELLAR_VFS_READ | CELLAR_VFS_WRITE)
 #define RWC (CELLAR_VFS_READ | CELLAR_VFS_WRITE | CELLAR_VFS_CREATE)
 
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
-static void sleep_ms(unsigned ms)
-{
-    struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000L };
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-    }
-}
 
 /* Read the whole file into a malloc'd buffer; *n = its size. */
 static uint8_t *slurp(const cellar_vfs *vfs, cellar_file *f, size_t *n)
@@ -174,9 +162,9 @@ static void check_locks_local(const cellar_vfs *vfs, const char *path)
     TU_OK(vfs->lock(a, CELLAR_LOCK_EX, 0));
 
     /* a timeout waits, then fails */
-    uint64_t t0 = now_ms();
+    uint64_t t0 = tu_now_ms();
     TU_RC(vfs->lock(b, CELLAR_LOCK_EX, 200), CELLAR_ELOCKED);
-    ck_assert_uint_ge(now_ms() - t0, 180);
+    ck_assert_uint_ge(tu_now_ms() - t0, 180);
 
     /* close releases */
     TU_OK(vfs->close(a));
@@ -333,13 +321,13 @@ START_TEST(posix_locks_fork)
     ck_assert_int_eq(reap(spawn(child_lock, path, CELLAR_LOCK_SH)), 1);
 
     /* with a timeout the child waits, then fails */
-    uint64_t t0 = now_ms();
+    uint64_t t0 = tu_now_ms();
     ck_assert_int_eq(reap(spawn(child_lock, path, CELLAR_LOCK_EX | (300 << 4))), 1);
-    ck_assert_uint_ge(now_ms() - t0, 280);
+    ck_assert_uint_ge(tu_now_ms() - t0, 280);
 
     /* ... or succeeds when the parent lets go in time */
     pid_t pid = spawn(child_lock, path, CELLAR_LOCK_EX | (5000 << 4));
-    sleep_ms(150);
+    tu_sleep_ms(150);
     TU_OK(vfs->lock(f, CELLAR_LOCK_UN, 0));
     ck_assert_int_eq(reap(pid), 0);
 
@@ -456,7 +444,7 @@ struct releaser {
 static void *release_later(void *p)
 {
     struct releaser *r = p;
-    sleep_ms(r->delay);
+    tu_sleep_ms(r->delay);
     r->vfs->lock(r->f, CELLAR_LOCK_UN, 0);
     return NULL;
 }
@@ -470,9 +458,9 @@ START_TEST(fault_lock_wait_granted)
     struct releaser r = { g_vfs, a, 100 };
     pthread_t t;
     ck_assert_int_eq(pthread_create(&t, NULL, release_later, &r), 0);
-    uint64_t t0 = now_ms();
+    uint64_t t0 = tu_now_ms();
     TU_OK(g_vfs->lock(b, CELLAR_LOCK_EX, 5000));
-    ck_assert_uint_ge(now_ms() - t0, 80);
+    ck_assert_uint_ge(tu_now_ms() - t0, 80);
     pthread_join(t, NULL);
     TU_RC(g_vfs->lock(a, CELLAR_LOCK_SH, 0), CELLAR_ELOCKED);
     TU_OK(g_vfs->close(a));

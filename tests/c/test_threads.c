@@ -28,16 +28,7 @@
 
 /* Under a sanitizer every operation costs 5-20x more: the sizes below are
  * scaled down then so that the suite stays within about a minute. */
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define SANITIZED 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-#define SANITIZED 1
-#endif
-#endif
-#ifndef SANITIZED
-#define SANITIZED 0
-#endif
+#define SANITIZED TU_SANITIZED
 
 static unsigned scale(unsigned normal, unsigned sanitized)
 {
@@ -45,12 +36,6 @@ static unsigned scale(unsigned normal, unsigned sanitized)
     return tu_long() ? n * 4 : n;
 }
 
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 /* ---- the first failure seen by any worker ---- */
 
@@ -284,7 +269,7 @@ static void *stress_main(void *p)
         tfail("malloc");
         return NULL;
     }
-    while (a->ops < a->max_ops && (a->ops % 64 || now_ms() < a->deadline)) {
+    while (a->ops < a->max_ops && (a->ops % 64 || tu_now_ms() < a->deadline)) {
         unsigned op = (unsigned)tu_below(&r, 100);
         if (op < 45)
             stress_get(a, &r);
@@ -320,7 +305,7 @@ START_TEST(test_stress_8_threads)
 
     pthread_t th[STRESS_THREADS];
     stress_arg args[STRESS_THREADS];
-    uint64_t t0 = now_ms();
+    uint64_t t0 = tu_now_ms();
     unsigned secs = scale(4, 6);
     for (unsigned i = 0; i < STRESS_THREADS; i++) {
         args[i] = (stress_arg){ db, i, t0 + secs * 1000u, scale(40000, 4000), 0, 0, 0 };
@@ -334,7 +319,7 @@ START_TEST(test_stress_8_threads)
         recs += args[i].iter_records;
     }
     printf("threads: stress %" PRIu64 " ops in %" PRIu64 " ms (%" PRIu64 " conflicts, %" PRIu64
-           " records iterated)\n", ops, now_ms() - t0, conflicts, recs);
+           " records iterated)\n", ops, tu_now_ms() - t0, conflicts, recs);
     assert_no_failure();
 
     /* every surviving record is intact, count agrees with iteration */
@@ -962,9 +947,9 @@ START_TEST(test_group_commit_sync_full)
     cellar_db *db;
     const char *path = tu_path("gc.cellar");
     TU_OK(cellar_open(&db, path, &o));
-    uint64_t t0 = now_ms();
+    uint64_t t0 = tu_now_ms();
     run_group_commit(db, n);
-    printf("threads: 2 x %u sync=full commits on disk in %" PRIu64 " ms\n", n, now_ms() - t0);
+    printf("threads: 2 x %u sync=full commits on disk in %" PRIu64 " ms\n", n, tu_now_ms() - t0);
     check_group_commit(db, n);
     TU_OK(cellar_close(db));
     TU_OK(cellar_open(&db, path, &o));

@@ -46,6 +46,23 @@ static inline uint64_t tu_below(tu_rng *r, uint64_t n) { return n ? tu_next(r) %
 /** Run a suite with CK_NORMAL output; returns the process exit status. */
 int tu_run(Suite *s);
 
+/* TU_SANITIZED: 1 when built with a sanitizer (suites scale their sizes down:
+ * every operation is several times slower and RSS is meaningless). */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define TU_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || __has_feature(memory_sanitizer)
+#define TU_SANITIZED 1
+#endif
+#endif
+#ifndef TU_SANITIZED
+#define TU_SANITIZED 0
+#endif
+
+/** Monotonic milliseconds, and a sleep. */
+uint64_t tu_now_ms(void);
+void tu_sleep_ms(unsigned ms);
+
 /** 1 when CELLAR_LONG_TESTS is set (build option or environment). */
 int tu_long(void);
 
