@@ -923,16 +923,14 @@ void CellarTxn_commit(CellarTxn *self)
     }
     if (!child_enter(&self->busy, self->owner, self->txn, "transaction"))
         return;
-    int rc;
-    if (self->owner->db == NULL) {
+    int rc = CELLAR_OK, db_closed = self->owner->db == NULL;
+    if (db_closed)
         cellar_txn_abort(self->txn); /* frees the dead transaction */
-        rc = CELLAR_ECLOSED;
-    } else {
+    else
         rc = cellar_txn_commit(self->txn); /* frees it, success or not */
-    }
     self->txn = NULL;
     child_leave(&self->busy, self->owner);
-    if (rc == CELLAR_ECLOSED && self->owner->db == NULL)
+    if (db_closed)
         fail_msg(CELLAR_ECLOSED, "the database of this transaction was closed");
     else
         (void)ok(rc);

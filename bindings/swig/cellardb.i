@@ -68,14 +68,19 @@
     (const void *expected, size_t elen)
 };
 
-/* Objects that a call hands over, which the language then owns and frees. */
-%newobject CellarDB::begin;
-%newobject CellarDB::iterate;
-%newobject CellarDB::stats;
-%newobject CellarOptions::copy;
+/* Objects that a call hands over, which the language then owns and frees.
+ * (By method name: SWIG knows the classes as `struct CellarDB`, ... and
+ * does not match CellarDB::begin.) */
+%newobject begin;
+%newobject iterate;
+%newobject stats;
+%newobject copy;
 
-/* Optional arguments are handled in one wrapper, not by overloads. */
+/* Optional arguments: one wrapper each in Perl and Tcl (Java has none: its
+ * short forms are written out in cellardb_java.swg). */
+#if !defined(SWIGJAVA)
 %feature("compactdefaultargs");
+#endif
 
 %constant unsigned int RDONLY = CELLAR_RDONLY;
 %constant unsigned int CREATE = CELLAR_CREATE;

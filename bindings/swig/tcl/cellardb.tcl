@@ -52,7 +52,7 @@ proc ::cellardb::options {args} {
 proc ::cellardb::open {path args} {
     set o [options {*}$args]
     try {
-        return [CellarDB $path $o]
+        return [CellarDB -args $path $o]
     } finally {
         $o -delete
     }
