@@ -4,7 +4,7 @@
 Reads the JUnit file that ctest writes (--output-junit), which holds each
 ctest entry's status and output, and finds in that output the closing counts of
 the runner behind it: Check ("Checks: 12, Failures: 0, Errors: 0"), pytest
-("3 passed, 1 failed, 2 skipped"), node --test ("# pass 3" / "# fail 0"),
+("3 passed, 1 failed, 2 skipped"), node --test ("# pass 3" / "# fail 0", or "\u2139 pass 3" from its spec reporter),
 prove ("Files=2, Tests=40" with "Result: PASS"/"FAIL"), tcltest ("Total 10
 Passed 9 Skipped 0 Failed 1"), and the plain "N passed, N failed" of the other
 runners. An entry whose output shows no counts counts as one test, by its
@@ -21,9 +21,9 @@ def counts(out):
     if m:
         t = [sum(int(x[i]) for x in m) for i in range(3)]
         return t[0] - t[1] - t[2], t[1] + t[2]
-    m = re.findall(r"^# pass (\d+)\s*$", out, re.M)
+    m = re.findall(r"^(?:#|\u2139) pass (\d+)\s*$", out, re.M)
     if m:
-        f = re.findall(r"^# fail (\d+)\s*$", out, re.M)
+        f = re.findall(r"^(?:#|\u2139) fail (\d+)\s*$", out, re.M)
         return sum(map(int, m)), sum(map(int, f))
     m = re.findall(r"Total\s+(\d+)\s+Passed\s+(\d+)\s+Skipped\s+(\d+)\s+Failed\s+(\d+)", out)
     if m:

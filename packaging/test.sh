@@ -18,6 +18,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 "$root/packaging/install-deps.sh" --bench || exit 1
+mkdir -p "$build" && build="$(cd "$build" && pwd)"
 jobs=$(nproc 2>/dev/null || echo 2)
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCELLAR_SANITIZE="$san" >"$build.configure.log" 2>&1 \
   || { cat "$build.configure.log"; exit 1; }
@@ -25,7 +26,8 @@ grep -E "WARNING|skipp" -A2 "$build.configure.log" || true
 cmake --build "$build" -j"$jobs" || exit 1
 junit="$build/ctest-junit.xml"
 rm -f "$junit"
-(cd "$build" && ctest --output-on-failure --output-junit "$junit" -j"$jobs" "${extra[@]}")
+(cd "$build" && ctest --output-on-failure --output-junit "$junit" \
+   --test-output-size-passed 4000000 --test-output-size-failed 4000000 -j"$jobs" "${extra[@]}")
 status=$?
 # The closing line adds up the tests of every suite (each runner's own counts).
 echo "== summary ($(basename "$build"))"
