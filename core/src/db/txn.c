@@ -46,8 +46,11 @@ typedef struct piece_at {
     const uint8_t *data;  /* a big value */
 } piece_at;
 
+#define LOCAL_PIECES 9u /* a commit with up to 4 big values needs no allocation */
+
+/* *out_pieces is `local` (LOCAL_PIECES entries) when it fits, else malloc'd. */
 static int encode_ops(cellar_inst *in, uint64_t seq, const op *ops, size_t n,
-                      cellar_wal_piece **out_pieces, size_t *out_np)
+                      cellar_wal_piece *local, cellar_wal_piece **out_pieces, size_t *out_np)
 {
     size_t need = 12;
     size_t nbig = 0;
@@ -61,7 +64,9 @@ static int encode_ops(cellar_inst *in, uint64_t seq, const op *ops, size_t n,
     int rc = scratch_reserve(in, need);
     if (rc != CELLAR_OK)
         return rc;
-    piece_at *pa = malloc((2 * nbig + 1) * sizeof *pa);
+    piece_at pa_local[LOCAL_PIECES];
+    bool small = 2 * nbig + 1 <= LOCAL_PIECES;
+    piece_at *pa = small ? pa_local : malloc((2 * nbig + 1) * sizeof *pa);
     if (!pa)
         return cellar__err_oom();
     size_t np = 0, w = 0, start = 0;
@@ -93,7 +98,7 @@ static int encode_ops(cellar_inst *in, uint64_t seq, const op *ops, size_t n,
         }
     }
     pa[np++] = (piece_at){ start, w - start, NULL };
-    cellar_wal_piece *pieces = malloc(np * sizeof *pieces);
+    cellar_wal_piece *pieces = small ? local : malloc(np * sizeof *pieces);
     if (!pieces) {
         free(pa);
         return cellar__err_oom();
@@ -102,7 +107,8 @@ static int encode_ops(cellar_inst *in, uint64_t seq, const op *ops, size_t n,
         pieces[i].data = pa[i].data ? (const void *)pa[i].data : (const void *)(in->scratch + pa[i].off);
         pieces[i].len = pa[i].len;
     }
-    free(pa);
+    if (!small)
+        free(pa);
     *out_pieces = pieces;
     *out_np = np;
     return CELLAR_OK;
@@ -150,13 +156,14 @@ int cellar__commit_locked(cellar_inst *in, const op *ops, size_t n, const readre
     if (rc != CELLAR_OK)
         return rc;
     uint64_t seq = atomic_load(&in->commit_seq) + 1;
-    cellar_wal_piece *pieces = NULL;
+    cellar_wal_piece local[LOCAL_PIECES], *pieces = NULL;
     size_t np = 0;
-    if ((rc = encode_ops(in, seq, ops, n, &pieces, &np)) != CELLAR_OK)
+    if ((rc = encode_ops(in, seq, ops, n, local, &pieces, &np)) != CELLAR_OK)
         return rc;
     uint64_t off = 0, end = 0;
     rc = cellar_wal_append(in->wal, pieces, np, &off, &end);
-    free(pieces);
+    if (pieces != local)
+        free(pieces);
     if (rc != CELLAR_OK)
         return rc;
     rc = apply_ops(in, ops, n, off);
