@@ -255,7 +255,7 @@ int cellar__apply_record(cellar_inst *in, const uint8_t *p, size_t len, uint64_t
 
 void cellar__sweep_step(cellar_inst *in)
 {
-    if (atomic_load(&in->hash) == NULL || in->readonly)
+    if (in->hash == NULL || in->readonly) /* write_mu held: the index is not being swapped */
         return;
     cellar_hash_meta m;
     cellar_hash_meta_get(in->hash, &m);
