@@ -1,0 +1,25 @@
+# The one version of the project is CELLAR_VERSION_STRING in
+# core/include/cellardb.h; setup.py and CMake read it from there. npm and
+# luarocks need it written in their manifests: this check keeps them equal.
+# Run: cmake -DSRC=<repo root> -P packaging/check_version.cmake
+file(STRINGS "${SRC}/core/include/cellardb.h" line REGEX "#define CELLAR_VERSION_STRING")
+string(REGEX MATCH "[0-9]+\\.[0-9]+\\.[0-9]+" version "${line}")
+file(READ "${SRC}/bindings/node/package.json" pkg)
+string(REGEX MATCH "\"version\": *\"([^\"]+)\"" _ "${pkg}")
+if(NOT CMAKE_MATCH_1 STREQUAL version)
+  message(FATAL_ERROR "bindings/node/package.json has version ${CMAKE_MATCH_1}, cellardb.h has ${version}")
+endif()
+file(GLOB rockspecs "${SRC}/packaging/cellardb-*.rockspec")
+list(LENGTH rockspecs n)
+if(NOT n EQUAL 1)
+  message(FATAL_ERROR "expected one rockspec in packaging/, found ${n}")
+endif()
+file(READ "${rockspecs}" rock)
+string(REGEX MATCH "version = \"([0-9.]+)-[0-9]+\"" _ "${rock}")
+if(NOT CMAKE_MATCH_1 STREQUAL version)
+  message(FATAL_ERROR "the rockspec has version ${CMAKE_MATCH_1}, cellardb.h has ${version}")
+endif()
+if(NOT rockspecs MATCHES "cellardb-${version}-[0-9]+\\.rockspec$")
+  message(FATAL_ERROR "the rockspec's file name does not carry version ${version}")
+endif()
+message(STATUS "version ${version}: cellardb.h, package.json and the rockspec agree")
