@@ -116,6 +116,34 @@ check_out="$("$CLI" "$DB" check)" && check_rc=0 || check_rc=$?
 echo "$check_out"
 check_secs="$(since "$t0")"
 
+step "One file for every language: the same database from Python, Lua and Node"
+# Each binding is built by the same CMake tree (a missing toolchain is skipped
+# with a message); each opens the demo file read-only and reads one record.
+langs_ok=""
+build_binding() { cmake --build "$build" -j "$jobs" --target "$1" >/dev/null 2>&1; }
+if build_binding cellardb_python; then
+  PYTHONPATH="$build/bindings/python/lib" python3 - "$DB" <<'PY' && langs_ok="$langs_ok python"
+import sys, cellardb
+with cellardb.open(sys.argv[1], "r") as db:
+    print(f"  python: {len(db)} records; wine:000042 -> {db[b'wine:000042'].decode()[:60]}...")
+PY
+else echo "  python: skipped (the Python module did not build: see $build/configure.log)"; fi
+if build_binding cellardb_lua && command -v lua5.4 >/dev/null; then
+  LUA_CPATH="$build/bindings/lua/?.so;;" lua5.4 - "$DB" <<'LUA' && langs_ok="$langs_ok lua"
+local cellardb = require "cellardb"
+local db <close> = assert(cellardb.open(arg[1], { flag = "r" }))
+print(("  lua:    %d records; wine:000042 -> %s..."):format(#db, db:get("wine:000042"):sub(1, 60)))
+LUA
+else echo "  lua:    skipped (Lua 5.4 or its module is missing: see $build/configure.log)"; fi
+if build_binding cellardb_node && command -v node >/dev/null; then
+  node - "$DB" "$root/bindings/node" <<'JS' && langs_ok="$langs_ok node"
+const { open } = require(process.argv[3]);
+const db = open(process.argv[2], { flag: 'r', encoding: 'utf8' });
+console.log(`  node:   ${db.size} records; wine:000042 -> ${db.get('wine:000042').slice(0, 60)}...`);
+db.close();
+JS
+else echo "  node:   skipped (Node.js or its addon is missing: see $build/configure.log)"; fi
+
 records="$("$CLI" "$DB" count)"
 size="$(du -h "$DB" | cut -f1)"
 rate="$(awk -v n="$N" -v s="$load_secs" 'BEGIN { if (s > 0) printf "%.0f", n / s; else print "-" }')"
@@ -125,6 +153,7 @@ cat <<EOF
   records:      $records (sample: $N)
   load:         ${load_secs}s ($rate records/s)
   check:        $([ "$check_rc" = 0 ] && echo "ok" || echo "FAILED (exit $check_rc)") in ${check_secs}s
+  read from:    C (the cellardb tool)${langs_ok:+,}${langs_ok}
   total time:   $(since "$t_start")s
   next:         $CLI --help
                 $CLI $DB get wine:000042
