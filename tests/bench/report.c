@@ -170,9 +170,12 @@ void bench_report_text(const bench_run *run, FILE *f)
             run->dir, run->fs, run->load_start[0], run->load_start[1], run->load_start[2],
             run->load_end[0], run->load_end[1], run->load_end[2]);
     fprintf(f, "cache budget: %.1f MiB (--cache) for the stores with their own cache; "
-               "reads %s an untimed warm-up pass\n",
+               "reads %s an untimed warm-up pass",
             (double)run->cache_bytes / 1048576.0,
             run->warm ? "after" : "without");
+    if (run->repeat > 1)
+        fprintf(f, "; best of %d rounds", run->repeat);
+    fprintf(f, "\n");
 
     fprintf(f, "\nops/s (higher is better)\n");
     header_row(run, f, "workload", -1);
@@ -397,11 +400,11 @@ int bench_report_json(const bench_run *run, const char *path)
             run->load_end[1], run->load_end[2]);
     fprintf(f, "  \"config\": {\"records\": %llu, \"key_size\": %zu, \"value_size\": %zu, "
                "\"raw_bytes\": %llu, \"sync_ops\": %llu, \"threads\": %d, \"cache_bytes\": %zu, "
-               "\"tkrzw_buckets\": %llu, \"warm\": %s},\n",
+               "\"tkrzw_buckets\": %llu, \"warm\": %s, \"repeat\": %d},\n",
             (unsigned long long)run->n, run->key_size, run->value_size,
             (unsigned long long)raw, (unsigned long long)run->sync_ops, run->threads,
             run->cache_bytes, (unsigned long long)run->tkrzw_buckets,
-            run->warm ? "true" : "false");
+            run->warm ? "true" : "false", run->repeat);
     fprintf(f, "  \"stores\": [\n");
     for (i = 0; i < run->nstores; i++) {
         const bench_backend *be = run->stores[i].be;

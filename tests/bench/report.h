@@ -56,6 +56,7 @@ typedef struct bench_run {
     size_t cache_bytes;
     uint64_t tkrzw_buckets;
     int warm;
+    int repeat;           /* rounds; the best of them is kept */
     const char *dir;
     int selected[W_COUNT];
     /* machine */
