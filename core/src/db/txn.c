@@ -273,7 +273,9 @@ void cellar__sweep_step(cellar_inst *in)
     size_t nops = 0, cap = 16;
     op *ops = malloc(cap * sizeof *ops);
     uint8_t **keys = malloc(cap * sizeof *keys);
-    for (size_t pos = 0; ops && keys && pos < buf.len;) {
+    if (!ops || !keys)
+        buf.len = 0; /* no memory: sweep another time */
+    for (size_t pos = 0; pos < buf.len;) {
         const uint8_t *e = buf.data + pos;
         bool large = e[0];
         uint64_t expiry = cellar__get64(e + 1), kl = cellar__get64(e + 9), vl = cellar__get64(e + 17);
@@ -446,13 +448,14 @@ static int wset(cellar_txn *t, int type, uint64_t hv, const void *key, size_t kl
         t->w = nw;
         t->capw = cap;
     }
-    t->w[t->nw] = (wentry){ o, mem };
+    t->w[t->nw] = (wentry){ o, mem }; /* the entry owns mem from here */
     int rc = windex_add(t, t->nw);
     if (rc != CELLAR_OK) {
         free(mem);
         return rc;
     }
     t->nw++;
+    // cppcheck-suppress memleak ; mem is owned by t->w[t->nw - 1] and freed by txn_free
     return CELLAR_OK;
 }
 

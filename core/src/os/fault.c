@@ -447,6 +447,7 @@ static int fault_open(const cellar_vfs *vfs, const char *path, unsigned int flag
         n->next = fs->nodes;
         fs->nodes = n;
     }
+    // cppcheck-suppress nullPointerRedundantCheck ; n is set on every path that reaches here
     n->refs++;
     h->fs = fs;
     h->n = n;
