@@ -57,7 +57,6 @@ typedef struct cellar_inst {
     cellar_clock_fn clock;
     void *clock_payload;
     uint64_t wal_limit;
-    size_t dirty_limit;
 
     quiesce q;
     cellar_mutex write_mu;

@@ -265,7 +265,6 @@ int cellar__checkpoint(cellar_inst *in, uint64_t resume, bool at_end)
     cellar_page **pages = NULL;
     size_t np = 0;
     ck_imgs k = { in, NULL, NULL, 0, 0 };
-    bool logged = false;
     int rc = cellar_wal_flush(in->wal);
     if (rc == CELLAR_OK)
         rc = cellar_cache_dirty_list(in->cache, &pages, &np);
@@ -307,8 +306,6 @@ int cellar__checkpoint(cellar_inst *in, uint64_t resume, bool at_end)
         cellar_wal_batch_cancel(in->wal);
         if (raw) /* not synced after all: keep the flag for the next try */
             cellar_cache_keep_raw_flag(in->cache);
-    } else {
-        logged = true;
     }
     /* in place */
     const cellar_vfs *vfs = in->vfs;
@@ -326,7 +323,6 @@ int cellar__checkpoint(cellar_inst *in, uint64_t resume, bool at_end)
         rc = vfs->sync(in->file);
     if (rc == CELLAR_OK && at_end)
         rc = cellar_wal_reset(in->wal);
-    (void)logged;
     cellar_cache_dirty_done(in->cache, pages, np, rc == CELLAR_OK);
     if (meta_taken || rc != CELLAR_OK)
         cellar_hash_checkpoint_done(in->hash, rc == CELLAR_OK);
@@ -683,11 +679,9 @@ CELLAR_API int cellar_open(cellar_db **out, const char *path, const cellar_optio
         }
     }
     if (rc == CELLAR_OK) {
-        in->dirty_limit = cache_size / 8192 + 32; /* until the cache exists */
         rc = finish_open(in, &o, cache_size);
     }
     if (rc == CELLAR_OK) {
-        in->dirty_limit = cellar_cache_capacity(in->cache) / 2;
         rc = make_handle(in, readonly, out);
     }
     if (rc != CELLAR_OK) {

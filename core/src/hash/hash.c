@@ -764,7 +764,6 @@ int cellar_hash_put(cellar_hash *h, uint64_t hv, const void *key, size_t klen,
         /* no room: split (doubling the directory if needed), or chain */
         dir *d = atomic_load(&h->dir);
         unsigned ld = b->data[BK_DEPTH];
-        uint32_t idx = (uint32_t)hv & mask(d->depth);
         if (ld < d->depth || d->depth < h->max_depth) {
             if (f.page)
                 cellar_cache_unpin(h->cache, f.page);
@@ -774,7 +773,6 @@ int cellar_hash_put(cellar_hash *h, uint64_t hv, const void *key, size_t klen,
             d = atomic_load(&h->dir);
             if ((rc = split(h, (uint32_t)hv & mask(d->depth))) != CELLAR_OK)
                 break;
-            (void)idx;
             continue;
         }
         rc = chain_insert(h, b, tag, small, rlen);

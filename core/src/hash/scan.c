@@ -38,7 +38,7 @@ int cellar_buf_reserve(cellar_buf *b, size_t more)
     return CELLAR_OK;
 }
 
-static int emit(cellar_hash *h, const rec *r, cellar_buf *out)
+static int emit(const rec *r, cellar_buf *out)
 {
     size_t need = 1 + 24 + ((r->flags & REC_LARGE) ? 8 : r->klen + r->vlen);
     int rc = cellar_buf_reserve(out, need);
@@ -57,7 +57,6 @@ static int emit(cellar_hash *h, const rec *r, cellar_buf *out)
         memcpy(p + 25 + r->klen, r->val, r->vlen);
     }
     out->len += need;
-    (void)h;
     return CELLAR_OK;
 }
 
@@ -102,7 +101,7 @@ int cellar_hash_scan_step(cellar_hash *h, uint64_t *cursor, cellar_buf *out, boo
                 uint64_t hv = (r.flags & REC_LARGE) ? r.hash : cellar_hash_key(h, r.key, r.klen);
                 uint64_t pos = rev32((uint32_t)hv);
                 if (pos >= *cursor && pos < end) {
-                    rc = emit(h, &r, out);
+                    rc = emit(&r, out);
                     *out_hold |= (r.flags & REC_LARGE) != 0;
                 }
             }

@@ -562,7 +562,6 @@ int cellar_wal_reset(cellar_wal *w)
 
 uint64_t cellar_wal_end(cellar_wal *w) { return w->end; }
 uint64_t cellar_wal_durable(cellar_wal *w) { return atomic_load(&w->durable); }
-void cellar_wal_set_mode(cellar_wal *w, int sync_mode) { w->mode = sync_mode; }
 
 bool cellar_wal_has_records(cellar_wal *w) { return w->file && w->end > CELLAR_WAL_HEADER; }
 uint64_t cellar_wal_written(cellar_wal *w) { return atomic_load(&w->written); }

@@ -115,7 +115,5 @@ uint64_t cellar_wal_durable(cellar_wal *w);
 uint64_t cellar_wal_written(cellar_wal *w);
 /** True once an fsync of the log has failed: every later append or sync fails (reopen to recover). */
 bool cellar_wal_failed(cellar_wal *w);
-/** Set the sync mode (the db keeps it in step with its own). */
-void cellar_wal_set_mode(cellar_wal *w, int sync_mode);
 
 #endif
