@@ -4,7 +4,7 @@
  * transactions and iterators.
  *
  * Locks (order: registry_mu -> quiesce (exclusive) -> write_mu -> wal sync_mu
- * -> cache shard mutex -> page latch; see core/doc/LOCKING.md):
+ * -> page latch -> cache shard mutex; see core/doc/LOCKING.md):
  * - write_mu: one committer at a time; guards the hash index's writer side,
  *   the wal append side, checkpoints, commit_seq (written), and the sweep.
  * - quiesce: a big-reader lock. Every API call that reads takes it shared (a
