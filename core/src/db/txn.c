@@ -115,9 +115,11 @@ static int encode_ops(cellar_inst *in, uint64_t seq, const op *ops, size_t n,
 }
 
 /* Apply ops to the index. rec_off: the log record they came from (for a
- * checkpoint in the middle). */
-static int apply_ops(cellar_inst *in, const op *ops, size_t n, uint64_t rec_off)
+ * checkpoint in the middle). ext: extents already written for the puts (a
+ * commit), or NULL (replay writes them as it goes). */
+static int apply_ops(cellar_inst *in, const op *ops, size_t n, const cellar_hash_extent *ext, uint64_t rec_off)
 {
+    static const cellar_hash_extent inline_rec = { 0, 0 };
     uint64_t now = cellar__db_now(in);
     for (size_t i = 0; i < n; i++) {
         const op *o = &ops[i];
@@ -126,6 +128,10 @@ static int apply_ops(cellar_inst *in, const op *ops, size_t n, uint64_t rec_off)
             rc = cellar_hash_del(in->hash, o->hv, o->key, o->klen, now);
             if (rc == CELLAR_ENOTFOUND)
                 rc = CELLAR_OK;
+        } else if (ext) {
+            rc = cellar_hash_put_written(in->hash, o->hv, o->key, o->klen, o->val, o->vlen,
+                                         o->type == OP_PUT_TTL ? o->expiry : 0, now,
+                                         ext[i].page ? &ext[i] : &inline_rec, NULL);
         } else {
             rc = cellar_hash_put(in->hash, o->hv, o->key, o->klen, o->val, o->vlen,
                                  o->type == OP_PUT_TTL ? o->expiry : 0, now, NULL);
@@ -155,18 +161,40 @@ int cellar__commit_locked(cellar_inst *in, const op *ops, size_t n, const readre
     int rc = cellar__maybe_checkpoint(in);
     if (rc != CELLAR_OK)
         return rc;
+    /* Values that go out of line are written now, before the commit is
+     * logged: a full disk (or an I/O error) then fails the commit with
+     * nothing logged, instead of failing after it, in the apply. */
+    cellar_hash_extent ext_local[8], *ext = n <= 8 ? ext_local : calloc(n, sizeof *ext);
+    if (!ext)
+        return cellar__err_oom();
+    size_t done = 0;
+    for (; done < n && rc == CELLAR_OK; done++) {
+        ext[done] = (cellar_hash_extent){ 0, 0 };
+        if (ops[done].type != OP_DEL)
+            rc = cellar_hash_prewrite(in->hash, ops[done].key, ops[done].klen, ops[done].val, ops[done].vlen,
+                                      ops[done].type == OP_PUT_TTL ? ops[done].expiry : 0, &ext[done]);
+    }
     uint64_t seq = atomic_load(&in->commit_seq) + 1;
     cellar_wal_piece local[LOCAL_PIECES], *pieces = NULL;
     size_t np = 0;
-    if ((rc = encode_ops(in, seq, ops, n, local, &pieces, &np)) != CELLAR_OK)
-        return rc;
+    if (rc == CELLAR_OK)
+        rc = encode_ops(in, seq, ops, n, local, &pieces, &np);
     uint64_t off = 0, end = 0;
-    rc = cellar_wal_append(in->wal, pieces, np, &off, &end);
-    if (pieces != local)
-        free(pieces);
-    if (rc != CELLAR_OK)
+    if (rc == CELLAR_OK) {
+        rc = cellar_wal_append(in->wal, pieces, np, &off, &end);
+        if (pieces != local)
+            free(pieces);
+    }
+    if (rc != CELLAR_OK) {
+        for (size_t i = 0; i < done; i++)
+            cellar_hash_prewrite_drop(in->hash, &ext[i], ops[i].klen, ops[i].vlen);
+        if (ext != ext_local)
+            free(ext);
         return rc;
-    rc = apply_ops(in, ops, n, off);
+    }
+    rc = apply_ops(in, ops, n, ext, off);
+    if (ext != ext_local)
+        free(ext);
     if (rc != CELLAR_OK) {
         /* logged but not fully applied: memory is behind the log until a
          * reopen replays it. Refuse further use rather than serve it. */
@@ -237,7 +265,7 @@ int cellar__apply_record(cellar_inst *in, const uint8_t *p, size_t len, uint64_t
     if (rc == CELLAR_ECORRUPT)
         rc = cellar__err(CELLAR_ECORRUPT, 0, "%s: log record at %llu is malformed", in->wal_path, (unsigned long long)off);
     if (rc == CELLAR_OK)
-        rc = apply_ops(in, ops, n, off);
+        rc = apply_ops(in, ops, n, NULL, off);
     if (rc == CELLAR_OK) {
         if (seq > atomic_load(&in->commit_seq))
             atomic_store(&in->commit_seq, seq);

@@ -677,46 +677,70 @@ static int chain_insert(cellar_hash *h, cellar_page *bucket, uint16_t tag, const
     }
 }
 
+/* Does a record of this shape go out of line? */
+static bool is_large(cellar_hash *h, size_t klen, size_t vlen, uint64_t expiry)
+{
+    return cellar__rec_header_len(expiry ? REC_TTL : 0, klen, vlen) + klen + vlen > h->inline_max;
+}
+
+int cellar_hash_prewrite(cellar_hash *h, const void *key, size_t klen, const void *val, size_t vlen,
+                         uint64_t expiry, cellar_hash_extent *out)
+{
+    out->page = 0;
+    out->crc = 0;
+    if (!is_large(h, klen, vlen, expiry))
+        return CELLAR_OK;
+    /* Key and value go into a fresh extent; it is unreferenced (and free in
+     * the last checkpoint) until a record points at it, so a crash before
+     * that loses nothing. */
+    uint64_t total = (uint64_t)klen + vlen;
+    uint32_t npages = pages_for(total ? total : 1, h->P), extent = 0;
+    int rc = cellar__alloc_pages(h, npages, &extent);
+    if (rc == CELLAR_OK && klen)
+        rc = cellar_cache_write_raw(h->cache, extent, 0, key, klen);
+    if (rc == CELLAR_OK && vlen)
+        rc = cellar_cache_write_raw(h->cache, extent, klen, val, vlen);
+    /* pad the last page so the extent is whole pages on disk */
+    static const uint8_t zero[256];
+    for (uint64_t off = total, end = (uint64_t)npages * h->P; rc == CELLAR_OK && off < end;) {
+        size_t n = end - off < sizeof zero ? (size_t)(end - off) : sizeof zero;
+        rc = cellar_cache_write_raw(h->cache, extent, off, zero, n);
+        off += n;
+    }
+    if (rc != CELLAR_OK) {
+        if (extent)
+            cellar__free_pages(h, extent, npages);
+        return rc;
+    }
+    out->page = extent;
+    out->crc = cellar__crc32c(cellar__crc32c(0, key, klen), val, vlen);
+    return CELLAR_OK;
+}
+
+void cellar_hash_prewrite_drop(cellar_hash *h, const cellar_hash_extent *e, size_t klen, size_t vlen)
+{
+    if (e->page)
+        cellar__free_pages(h, e->page, pages_for((uint64_t)klen + vlen ? (uint64_t)klen + vlen : 1, h->P));
+}
+
 int cellar_hash_put(cellar_hash *h, uint64_t hv, const void *key, size_t klen,
                     const void *val, size_t vlen, uint64_t expiry, uint64_t now, int *out_existed)
 {
-    unsigned flags = expiry ? REC_TTL : 0;
-    size_t hdr = cellar__rec_header_len(flags, klen, vlen);
-    uint32_t extent = 0, crc = 0;
+    cellar_hash_extent e;
+    int rc = cellar_hash_prewrite(h, key, klen, val, vlen, expiry, &e);
+    if (rc != CELLAR_OK)
+        return rc;
+    return cellar_hash_put_written(h, hv, key, klen, val, vlen, expiry, now, &e, out_existed);
+}
+
+int cellar_hash_put_written(cellar_hash *h, uint64_t hv, const void *key, size_t klen,
+                            const void *val, size_t vlen, uint64_t expiry, uint64_t now,
+                            const cellar_hash_extent *e, int *out_existed)
+{
+    unsigned flags = (expiry ? REC_TTL : 0) | (e->page ? REC_LARGE : 0);
+    uint32_t extent = e->page, crc = e->crc;
     if (out_existed)
         *out_existed = 0;
-    if (hdr + klen + vlen > h->inline_max) {
-        /* out of line: write key and value into a fresh extent first; it is
-         * unreferenced (and free in the last checkpoint) until the record
-         * below points at it, so a crash before that loses nothing. */
-        flags |= REC_LARGE;
-        uint64_t total = (uint64_t)klen + vlen;
-        int rc = cellar__alloc_pages(h, pages_for(total ? total : 1, h->P), &extent);
-        if (rc == CELLAR_OK && klen)
-            rc = cellar_cache_write_raw(h->cache, extent, 0, key, klen);
-        if (rc == CELLAR_OK && vlen)
-            rc = cellar_cache_write_raw(h->cache, extent, klen, val, vlen);
-        if (rc == CELLAR_OK) {
-            /* pad the last page so the extent is whole pages on disk */
-            uint32_t tail = (uint32_t)(total % h->P);
-            if (tail || total == 0) {
-                uint8_t zero[256] = { 0 };
-                uint64_t off = total;
-                uint64_t end = (uint64_t)pages_for(total ? total : 1, h->P) * h->P;
-                while (rc == CELLAR_OK && off < end) {
-                    size_t n = end - off < sizeof zero ? (size_t)(end - off) : sizeof zero;
-                    rc = cellar_cache_write_raw(h->cache, extent, off, zero, n);
-                    off += n;
-                }
-            }
-        }
-        if (rc != CELLAR_OK) {
-            if (extent)
-                cellar__free_pages(h, extent, pages_for(total ? total : 1, h->P));
-            return rc;
-        }
-        crc = cellar__crc32c(cellar__crc32c(0, key, klen), val, vlen);
-    }
     uint8_t small[(CELLAR_MAX_PAGE_SIZE - BK_SLOTS) / 4];
     size_t rlen = cellar__rec_encode(small, flags, klen, vlen, expiry, key, val, extent, crc, hv);
     uint16_t tag = tag_of(hv);
@@ -786,8 +810,7 @@ int cellar_hash_put(cellar_hash *h, uint64_t hv, const void *key, size_t klen,
         cellar_cache_unpin(h->cache, b);
         return rc;
     }
-    if (extent)
-        cellar__free_pages(h, extent, pages_for((uint64_t)klen + vlen ? (uint64_t)klen + vlen : 1, h->P));
+    cellar_hash_prewrite_drop(h, e, klen, vlen);
     return rc;
 }
 

@@ -107,6 +107,27 @@ int cellar_hash_get_copy(cellar_hash *h, uint64_t hv, const void *key, size_t kl
  */
 int cellar_hash_put(cellar_hash *h, uint64_t hv, const void *key, size_t klen,
                     const void *val, size_t vlen, uint64_t expiry, uint64_t now, int *out_existed);
+/** A value's out-of-line extent, written ahead of the commit that refers to it. */
+typedef struct cellar_hash_extent {
+    uint32_t page; /* 0: the record is stored inline */
+    uint32_t crc;
+} cellar_hash_extent;
+
+/**
+ * If key+value go out of line, allocate an extent and write them into it now
+ * (before the commit is logged, so a full disk fails the commit cleanly);
+ * out->page is 0 for inline records. Writer only.
+ */
+int cellar_hash_prewrite(cellar_hash *h, const void *key, size_t klen, const void *val, size_t vlen,
+                         uint64_t expiry, cellar_hash_extent *out);
+/** Give back an extent from cellar_hash_prewrite that no record will use. */
+void cellar_hash_prewrite_drop(cellar_hash *h, const cellar_hash_extent *e, size_t klen, size_t vlen);
+/** cellar_hash_put with the extent already written (by cellar_hash_prewrite). On
+ * failure the extent is given back. Writer only. */
+int cellar_hash_put_written(cellar_hash *h, uint64_t hv, const void *key, size_t klen,
+                            const void *val, size_t vlen, uint64_t expiry, uint64_t now,
+                            const cellar_hash_extent *e, int *out_existed);
+
 /** Remove key; CELLAR_ENOTFOUND if absent or expired (an expired one is removed). Writer only. */
 int cellar_hash_del(cellar_hash *h, uint64_t hv, const void *key, size_t klen, uint64_t now);
 
