@@ -66,14 +66,13 @@ CELLAR_API int cellar_iter_next(cellar_iter *it, const void **key, size_t *klen,
     uint64_t now = cellar__db_now(in);
     for (;;) {
         if (it->pos < it->buf.len) {
-            const uint8_t *e = it->buf.data + it->pos;
-            bool large = e[0];
-            uint64_t expiry = cellar__get64(e + 1), kl = cellar__get64(e + 9), vl = cellar__get64(e + 17);
-            it->pos += 25 + (large ? 8 : kl + vl);
-            if (expiry && expiry <= now)
+            cellar_scan_entry e;
+            it->pos += cellar_hash_scan_entry(it->buf.data + it->pos, &e);
+            if (e.expiry && e.expiry <= now)
                 continue;
-            const uint8_t *k = e + 25, *v = e + 25 + kl;
-            if (large) {
+            uint64_t kl = e.klen, vl = e.vlen;
+            const uint8_t *k = e.key, *v = e.val;
+            if (e.large) {
                 size_t n = kl + vl;
                 if (n > it->large_cap) {
                     uint8_t *nb = realloc(it->large, n);
@@ -84,7 +83,7 @@ CELLAR_API int cellar_iter_next(cellar_iter *it, const void **key, size_t *klen,
                     it->large = nb;
                     it->large_cap = n;
                 }
-                rc = cellar_hash_read_large(in->hash, cellar__get32(e + 25), cellar__get32(e + 29), it->large, n);
+                rc = cellar_hash_read_large(in->hash, e.extent, e.crc, it->large, n);
                 if (rc != CELLAR_OK)
                     break;
                 k = it->large;

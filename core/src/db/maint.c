@@ -116,21 +116,20 @@ static int copy_records(cellar_inst *in, cellar_db *dst, cellar_progress_fn prog
         if (buf.len && (rc = cellar_txn_begin(&t, dst, 0)) != CELLAR_OK)
             break;
         for (size_t pos = 0; rc == CELLAR_OK && pos < buf.len;) {
-            const uint8_t *e = buf.data + pos;
-            bool isl = e[0];
-            uint64_t expiry = cellar__get64(e + 1), kl = cellar__get64(e + 9), vl = cellar__get64(e + 17);
-            pos += 25 + (isl ? 8 : kl + vl);
-            if (expiry && expiry <= now)
+            cellar_scan_entry e;
+            pos += cellar_hash_scan_entry(buf.data + pos, &e);
+            if (e.expiry && e.expiry <= now)
                 continue;
-            const uint8_t *k = e + 25, *v = e + 25 + kl;
-            if (isl) {
+            uint64_t expiry = e.expiry, kl = e.klen, vl = e.vlen;
+            const uint8_t *k = e.key, *v = e.val;
+            if (e.large) {
                 free(large);
                 large = malloc(kl + vl ? kl + vl : 1);
                 if (!large) {
                     rc = cellar__err_oom();
                     break;
                 }
-                if ((rc = cellar_hash_read_large(in->hash, cellar__get32(e + 25), cellar__get32(e + 29), large, kl + vl)) != CELLAR_OK)
+                if ((rc = cellar_hash_read_large(in->hash, e.extent, e.crc, large, kl + vl)) != CELLAR_OK)
                     break;
                 k = large;
                 v = large + kl;

@@ -269,9 +269,10 @@ int cellar__apply_record(cellar_inst *in, const uint8_t *p, size_t len, uint64_t
     if (rc == CELLAR_OK) {
         if (seq > atomic_load(&in->commit_seq))
             atomic_store(&in->commit_seq, seq);
-        /* a checkpoint between records keeps dirty pages bounded */
+        /* a checkpoint between records keeps dirty pages bounded (best
+         * effort: the final checkpoint of recovery reports a failure) */
         if (!in->readonly && cellar_cache_dirty(in->cache) > cellar_cache_capacity(in->cache) / 2)
-            rc = cellar__checkpoint(in, off + 0, false) == CELLAR_OK ? CELLAR_OK : CELLAR_OK;
+            (void)cellar__checkpoint(in, off, false);
     }
     free(ops);
     return rc;
@@ -304,18 +305,17 @@ void cellar__sweep_step(cellar_inst *in)
     if (!ops || !keys)
         buf.len = 0; /* no memory: sweep another time */
     for (size_t pos = 0; pos < buf.len;) {
-        const uint8_t *e = buf.data + pos;
-        bool large = e[0];
-        uint64_t expiry = cellar__get64(e + 1), kl = cellar__get64(e + 9), vl = cellar__get64(e + 17);
-        pos += 25 + (large ? 8 : kl + vl);
-        if (!expiry || expiry > now)
+        cellar_scan_entry e;
+        pos += cellar_hash_scan_entry(buf.data + pos, &e);
+        if (!e.expiry || e.expiry > now)
             continue;
+        uint64_t kl = e.klen, vl = e.vlen;
         uint8_t *key = malloc(kl ? kl : 1);
         if (!key)
             break;
-        if (large) {
+        if (e.large) {
             uint8_t *both = malloc(kl + vl ? kl + vl : 1);
-            if (!both || cellar_hash_read_large(in->hash, cellar__get32(e + 25), cellar__get32(e + 29), both, kl + vl) != CELLAR_OK) {
+            if (!both || cellar_hash_read_large(in->hash, e.extent, e.crc, both, kl + vl) != CELLAR_OK) {
                 free(both);
                 free(key);
                 continue;
@@ -323,7 +323,7 @@ void cellar__sweep_step(cellar_inst *in)
             memcpy(key, both, kl);
             free(both);
         } else {
-            memcpy(key, e + 25, kl);
+            memcpy(key, e.key, kl);
         }
         if (nops == cap) {
             cap *= 2;

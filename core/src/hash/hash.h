@@ -162,6 +162,17 @@ typedef struct cellar_buf {
 int cellar_buf_reserve(cellar_buf *b, size_t more);
 int cellar_hash_scan_step(cellar_hash *h, uint64_t *cursor, cellar_buf *out, bool *out_hold);
 
+/** One record of a scan step's output, decoded. */
+typedef struct cellar_scan_entry {
+    bool large;
+    uint64_t expiry, klen, vlen;
+    const uint8_t *key, *val; /* inline records: views into the step's buffer */
+    uint32_t extent, crc;     /* large records: read with cellar_hash_read_large */
+} cellar_scan_entry;
+
+/** Decode the entry at p (in a buffer filled by cellar_hash_scan_step); returns its size. */
+size_t cellar_hash_scan_entry(const uint8_t *p, cellar_scan_entry *out);
+
 /**
  * Read a large record's key and value (klen + vlen bytes) from its extent
  * into buf, verifying its crc. Any thread; see cellar_hash_large_hold.

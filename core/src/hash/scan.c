@@ -60,6 +60,24 @@ static int emit(const rec *r, cellar_buf *out)
     return CELLAR_OK;
 }
 
+size_t cellar_hash_scan_entry(const uint8_t *p, cellar_scan_entry *out)
+{
+    out->large = p[0] != 0;
+    out->expiry = cellar__get64(p + 1);
+    out->klen = cellar__get64(p + 9);
+    out->vlen = cellar__get64(p + 17);
+    if (out->large) {
+        out->key = out->val = NULL;
+        out->extent = cellar__get32(p + 25);
+        out->crc = cellar__get32(p + 29);
+        return 25 + 8;
+    }
+    out->key = p + 25;
+    out->val = p + 25 + out->klen;
+    out->extent = out->crc = 0;
+    return 25 + out->klen + out->vlen;
+}
+
 int cellar_hash_scan_step(cellar_hash *h, uint64_t *cursor, cellar_buf *out, bool *out_hold)
 {
     *out_hold = false;
