@@ -62,7 +62,7 @@ typedef struct cellar_inst {
     cellar_mutex write_mu;
     _Atomic uint64_t commit_seq;          /* last applied commit */
     _Atomic uint64_t conflict[CONFLICT_SLOTS]; /* seq of the last commit that wrote a key hashing here */
-    int broken;                           /* nonzero: an apply failed; reopen to recover */
+    _Atomic int broken;                   /* nonzero: an apply failed; reopen to recover */
     uint64_t sweep_cursor;
     uint64_t commits, checkpoints;
     _Atomic uint64_t generation;          /* bumped when compact rebuilds the file */
@@ -112,6 +112,15 @@ typedef struct readrec {
 /* open.c */
 int cellar__db_enter(cellar_db *db, bool write);  /* checks closed/fork/readonly; takes quiesce shared */
 void cellar__db_leave(cellar_db *db);
+/**
+ * Take in->write_mu from inside cellar__db_enter/leave. If it is busy, wait
+ * for it outside the shared side of the quiesce lock: cellar_compact holds
+ * write_mu while it waits for quiesce exclusively, so waiting with both
+ * would deadlock. After this returns, in->hash and in->cache may be new ones
+ * (compact swapped them): read them again. Hash values stay valid (compact
+ * keeps the seed).
+ */
+void cellar__write_lock(cellar_inst *in);
 uint64_t cellar__db_now(cellar_inst *in);
 int cellar__checkpoint(cellar_inst *in, uint64_t resume, bool at_end);
 int cellar__maybe_checkpoint(cellar_inst *in);
@@ -126,7 +135,8 @@ uint32_t cellar__header_crc(const uint8_t *hdr);
 void cellar__header_meta(const uint8_t *hdr, cellar_hash_meta *out);
 
 /* txn.c */
-/** Commit ops under write_mu (caller holds it): validate reads, log, apply. */
+/** Commit ops under write_mu (caller holds it): validate reads, log, apply;
+ * every 64th commit also runs one cellar__sweep_step. */
 int cellar__commit_locked(cellar_inst *in, const op *ops, size_t n, const readrec *reads,
                           size_t nreads, uint64_t *out_end);
 /** Finish a commit after write_mu is released: wait for durability per sync mode. */
