@@ -300,21 +300,38 @@ static void kill_round(const char *path, const setup *su, unsigned round, tu_rng
     }
 }
 
+/* A series of rounds on one file. With `mixed`, each round draws its mode,
+ * its writer count and whether it writes large values; otherwise every round
+ * is one writer under sync=full. */
+typedef struct series {
+    kill_tally kt;
+    unsigned rounds, by_mode[3], threaded;
+} series;
+
+static void run_series(const char *name, uint64_t seed, unsigned rounds, int mixed, series *se)
+{
+    const char *path = tu_path(name);
+    tu_rng rng = { seed };
+    uint64_t acked[MAXW] = { 0 };
+    se->rounds = rounds;
+    for (unsigned round = 0; round < rounds; round++) {
+        setup su = { CELLAR_SYNC_FULL, 1, 0 };
+        if (mixed)
+            su = (setup){ (int)tu_below(&rng, 3), 1 + (unsigned)tu_below(&rng, MAXW), tu_below(&rng, 3) == 0 };
+        se->by_mode[su.sync]++;
+        se->threaded += su.writers > 1;
+        kill_round(path, &su, round, &rng, acked, &se->kt);
+    }
+    ck_assert_uint_gt(se->kt.acked, rounds / 2);
+}
+
 START_TEST(test_kill9_sync_full)
 {
-    const char *path = tu_path("kill9.cellar");
-    unsigned rounds = SANITIZED ? 40 : 200;
-    if (tu_long())
-        rounds *= 5;
-    tu_rng rng = { 0xC0FFEEULL };
-    uint64_t acked[MAXW] = { 0 };
-    kill_tally kt = { 0 };
-    setup su = { CELLAR_SYNC_FULL, 1, 0 };
-    for (unsigned round = 0; round < rounds; round++)
-        kill_round(path, &su, round, &rng, acked, &kt);
+    series se = { 0 };
+    run_series("kill9.cellar", 0xC0FFEEULL, (SANITIZED ? 40u : 200u) * (tu_long() ? 5u : 1u), 0, &se);
     printf("kill9, sync=full: %u rounds (%" PRIu64 " killed early), %" PRIu64 " commits acknowledged and verified, "
-           "0 lost, %" PRIu64 " rounds had the in-flight commit durable\n", rounds, kt.early, kt.acked, kt.extra);
-    ck_assert_uint_gt(kt.acked, rounds / 2);
+           "0 lost, %" PRIu64 " rounds had the in-flight commit durable\n",
+           se.rounds, se.kt.early, se.kt.acked, se.kt.extra);
 }
 END_TEST
 
@@ -323,26 +340,13 @@ END_TEST
  * lost to a process kill; under off the file holds a prefix. */
 START_TEST(test_kill9_mixed)
 {
-    const char *path = tu_path("kill9-mixed.cellar");
-    unsigned rounds = SANITIZED ? 30 : 150;
-    if (tu_long())
-        rounds *= 10;
-    tu_rng rng = { 0xBADC0DEULL };
-    uint64_t acked[MAXW] = { 0 };
-    kill_tally kt = { 0 };
-    unsigned by_mode[3] = { 0, 0, 0 }, threaded = 0;
-    for (unsigned round = 0; round < rounds; round++) {
-        setup su = { (int)tu_below(&rng, 3), 1 + (unsigned)tu_below(&rng, MAXW), tu_below(&rng, 3) == 0 };
-        by_mode[su.sync]++;
-        threaded += su.writers > 1;
-        kill_round(path, &su, round, &rng, acked, &kt);
-    }
+    series se = { 0 };
+    run_series("kill9-mixed.cellar", 0xBADC0DEULL, (SANITIZED ? 30u : 150u) * (tu_long() ? 10u : 1u), 1, &se);
     printf("kill9, mixed: %u rounds (normal %u, full %u, off %u; %u with 2-3 writer threads; %" PRIu64
            " killed early), %" PRIu64 " commits acknowledged, 0 lost under full/normal, %" PRIu64
            " unsynced commits dropped under off\n",
-           rounds, by_mode[CELLAR_SYNC_NORMAL], by_mode[CELLAR_SYNC_FULL], by_mode[CELLAR_SYNC_OFF], threaded, kt.early,
-           kt.acked, kt.lost_off);
-    ck_assert_uint_gt(kt.acked, rounds / 2);
+           se.rounds, se.by_mode[CELLAR_SYNC_NORMAL], se.by_mode[CELLAR_SYNC_FULL], se.by_mode[CELLAR_SYNC_OFF],
+           se.threaded, se.kt.early, se.kt.acked, se.kt.lost_off);
 }
 END_TEST
 
