@@ -56,9 +56,10 @@ static void remove_dir(const char *dir)
         struct dirent *de;
         char p[4200];
         while ((de = readdir(d)))
-            if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..")) {
-                snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
-                unlink(p);
+            if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0) {
+                int len = snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
+                if (len > 0 && (size_t)len < sizeof p) /* never unlink a cut-short name */
+                    unlink(p);
             }
         closedir(d);
     }
@@ -75,14 +76,14 @@ static void report(const phase *p)
 {
     printf("%-16s %10" PRIu64 " ops %8.3f s %12.0f ops/s\n", p->name, p->ops, p->secs,
            p->secs > 0 ? (double)p->ops / p->secs : 0.0);
-    fflush(stdout);
+    (void)fflush(stdout);
 }
 
 static int failed(int rc, const char *what)
 {
     const cellar_error *e = cellar_error_last();
-    fprintf(stderr, "cellardb: bench: %s: %s [%s]\n", what, e->code == rc ? e->message : cellar_strerror(rc),
-            cellar_errname(rc));
+    (void)fprintf(stderr, "cellardb: bench: %s: %s [%s]\n", what, e->code == rc ? e->message : cellar_strerror(rc),
+                  cellar_errname(rc));
     return rc == CELLAR_ECANCELED ? EXIT_INTERRUPTED : EXIT_ERROR;
 }
 
@@ -98,12 +99,16 @@ int cli_bench(uint64_t n, const cellar_options *base, int quiet)
 {
     const char *tmp = getenv("TMPDIR");
     char dir[4096], path[4200];
-    snprintf(dir, sizeof dir, "%s/cellardb-bench-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    if (!mkdtemp(dir)) {
-        fprintf(stderr, "cellardb: bench: cannot make a temporary directory: %s\n", strerror(errno));
+    int len = snprintf(dir, sizeof dir, "%s/cellardb-bench-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (len < 0 || (size_t)len >= sizeof dir) { /* cut short, the template would lose its XXXXXX */
+        (void)fprintf(stderr, "cellardb: bench: TMPDIR is too long\n");
         return EXIT_ERROR;
     }
-    snprintf(path, sizeof path, "%s/bench.db", dir);
+    if (!mkdtemp(dir)) {
+        (void)fprintf(stderr, "cellardb: bench: cannot make a temporary directory: %s\n", strerror(errno));
+        return EXIT_ERROR;
+    }
+    (void)snprintf(path, sizeof path, "%s/bench.db", dir); /* fits: dir is shorter than 4096 */
 
     cellar_options o = *base;
     o.flags = CELLAR_CREATE | CELLAR_TRUNCATE;
@@ -162,13 +167,12 @@ int cli_bench(uint64_t n, const cellar_options *base, int quiet)
     for (i = 0; i < n; i++) {
         TICK(&prog, i, n);
         make_key(key, n + i);
-        if ((rc = cellar_exists(db, key, KEY_LEN)) != CELLAR_ENOTFOUND) {
-            if (rc == CELLAR_OK)
-                rc = CELLAR_EINTERNAL;
+        int got = cellar_exists(db, key, KEY_LEN);
+        if (got != CELLAR_ENOTFOUND) {
+            rc = got == CELLAR_OK ? CELLAR_EINTERNAL : got;
             goto out;
         }
     }
-    rc = 0;
     ph = (phase){ "read_miss", n, (double)(cli_now_ns() - t0) / 1e9 };
     cli_progress_done(&prog);
     report(&ph);

@@ -29,7 +29,7 @@ int cli_decode(cli_codec codec, const char *text, size_t len, cli_bytes *out, ch
     out->data = malloc(len + 1);
     out->len = 0;
     if (!out->data) {
-        snprintf(err, errlen, "out of memory");
+        (void)snprintf(err, errlen, "out of memory");
         return -1;
     }
     unsigned char *o = out->data;
@@ -46,7 +46,7 @@ int cli_decode(cli_codec codec, const char *text, size_t len, cli_bytes *out, ch
                 continue;
             int v = hexval(s[i]);
             if (v < 0) {
-                snprintf(err, errlen, "not a hex digit: '%c'", s[i] >= 0x20 && s[i] < 0x7f ? s[i] : '?');
+                (void)snprintf(err, errlen, "not a hex digit: '%c'", s[i] >= 0x20 && s[i] < 0x7f ? s[i] : '?');
                 goto bad;
             }
             if (hi < 0) {
@@ -57,7 +57,7 @@ int cli_decode(cli_codec codec, const char *text, size_t len, cli_bytes *out, ch
             }
         }
         if (hi >= 0) {
-            snprintf(err, errlen, "odd number of hex digits");
+            (void)snprintf(err, errlen, "odd number of hex digits");
             goto bad;
         }
         return 0;
@@ -68,7 +68,7 @@ int cli_decode(cli_codec codec, const char *text, size_t len, cli_bytes *out, ch
             continue;
         }
         if (++i == len) {
-            snprintf(err, errlen, "trailing backslash");
+            (void)snprintf(err, errlen, "trailing backslash");
             goto bad;
         }
         unsigned char c;
@@ -86,7 +86,7 @@ int cli_decode(cli_codec codec, const char *text, size_t len, cli_bytes *out, ch
         case 'x': {
             int h = i + 1 < len ? hexval(s[i + 1]) : -1, l = i + 2 < len ? hexval(s[i + 2]) : -1;
             if (h < 0 || l < 0) {
-                snprintf(err, errlen, "\\x needs two hex digits");
+                (void)snprintf(err, errlen, "\\x needs two hex digits");
                 goto bad;
             }
             c = (unsigned char)(h << 4 | l);
@@ -94,7 +94,7 @@ int cli_decode(cli_codec codec, const char *text, size_t len, cli_bytes *out, ch
             break;
         }
         default:
-            snprintf(err, errlen, "unknown escape '\\%c'", s[i] >= 0x20 && s[i] < 0x7f ? s[i] : '?');
+            (void)snprintf(err, errlen, "unknown escape '\\%c'", s[i] >= 0x20 && s[i] < 0x7f ? s[i] : '?');
             goto bad;
         }
         o[out->len++] = c;

@@ -89,21 +89,21 @@ static int fail(int rc, const char *what)
     const char *msg = (e->code == rc && e->message && e->message[0]) ? e->message : cellar_strerror(rc);
     if (rc == CELLAR_ECANCELED && cli_interrupted)
         msg = "interrupted";
-    fprintf(stderr, "%s: %s: %s [%s]\n", prog, what, msg, cellar_errname(rc));
+    (void)fprintf(stderr, "%s: %s: %s [%s]\n", prog, what, msg, cellar_errname(rc));
     return exit_for(rc);
 }
 
 static int usage_error(const char *fmt, const char *arg)
 {
-    fprintf(stderr, "%s: ", prog);
-    fprintf(stderr, fmt, arg);
-    fprintf(stderr, "\n(run '%s --help' for usage)\n", prog);
+    (void)fprintf(stderr, "%s: ", prog);
+    (void)fprintf(stderr, fmt, arg);
+    (void)fprintf(stderr, "\n(run '%s --help' for usage)\n", prog);
     return EXIT_USAGE;
 }
 
 static int out_error(void)
 {
-    fprintf(stderr, "%s: cannot write output: %s\n", prog, strerror(errno));
+    (void)fprintf(stderr, "%s: cannot write output: %s\n", prog, strerror(errno));
     return EXIT_ERROR;
 }
 
@@ -117,7 +117,7 @@ static int arg_bytes(cli *c, int i, const char *what, cli_bytes *out)
     char err[128];
     const char *a = c->args[i];
     if (cli_decode(c->codec, a, strlen(a), out, err, sizeof err) != 0) {
-        fprintf(stderr, "%s: %s: %s\n", prog, what, err);
+        (void)fprintf(stderr, "%s: %s: %s\n", prog, what, err);
         return EXIT_USAGE;
     }
     return 0;
@@ -131,7 +131,7 @@ static int value_arg(cli *c, int i, cli_bytes *out)
         return arg_bytes(c, i, "value", out);
     cli_bytes raw;
     if (cli_read_stdin(&raw) != 0) {
-        fprintf(stderr, "%s: reading standard input: %s\n", prog, strerror(errno));
+        (void)fprintf(stderr, "%s: reading standard input: %s\n", prog, strerror(errno));
         return EXIT_ERROR;
     }
     if (c->codec == CODEC_RAW) {
@@ -144,7 +144,7 @@ static int value_arg(cli *c, int i, cli_bytes *out)
     int bad = cli_decode(c->codec, (const char *)raw.data, raw.len, out, err, sizeof err);
     free(raw.data);
     if (bad) {
-        fprintf(stderr, "%s: value on standard input: %s\n", prog, err);
+        (void)fprintf(stderr, "%s: value on standard input: %s\n", prog, err);
         return EXIT_USAGE;
     }
     return 0;
@@ -282,7 +282,7 @@ static int cmd_scan(cli *c, cellar_db *db)
     cli_bytes prefix = { NULL, 0 };
     char err[128];
     if (c->prefix && cli_decode(c->codec, c->prefix, strlen(c->prefix), &prefix, err, sizeof err)) {
-        fprintf(stderr, "%s: --prefix: %s\n", prog, err);
+        (void)fprintf(stderr, "%s: --prefix: %s\n", prog, err);
         return EXIT_USAGE;
     }
     cellar_iter *it;
@@ -561,41 +561,41 @@ static const command *find_command(const char *name)
 
 static void print_help(FILE *f)
 {
-    fprintf(f,
-            "cellardb %s - command-line tool for cellardb databases\n"
-            "\n"
-            "Usage:\n"
-            "  %s [OPTIONS] FILE COMMAND [ARGS...]\n"
-            "  %s [OPTIONS] bench [N]       quick fill/read benchmark on a temporary file\n"
-            "  %s help [COMMAND]\n"
-            "\n"
-            "Commands:\n",
-            cellar_version(), prog, prog, prog);
+    (void)fprintf(f,
+                  "cellardb %s - command-line tool for cellardb databases\n"
+                  "\n"
+                  "Usage:\n"
+                  "  %s [OPTIONS] FILE COMMAND [ARGS...]\n"
+                  "  %s [OPTIONS] bench [N]       quick fill/read benchmark on a temporary file\n"
+                  "  %s help [COMMAND]\n"
+                  "\n"
+                  "Commands:\n",
+                  cellar_version(), prog, prog, prog);
     for (const command *c = commands; c->name; c++)
-        fprintf(f, "  %-27s %s\n", c->synopsis, c->help);
-    fprintf(f,
-            "\n"
-            "Options (anywhere on the line; '--' ends them):\n"
-            "  -h, --help          this help, or a command's (cellardb FILE put --help)\n"
-            "  -V, --version       print the version\n"
-            "  -q, --quiet         no progress display or summaries\n"
-            "  --progress          show progress even when stderr is not a terminal\n"
-            "  --readonly          open the database read-only\n"
-            "  --sync MODE         durability: normal (default), full or off\n"
-            "  --cache-size SIZE   page cache budget, e.g. 64M (default: the library's)\n"
-            "  --hex               keys and values are given and printed as hex (\"00ff\")\n"
-            "  --escape            keys and values use C escapes (\\n \\t \\0 \\\\ \\xHH)\n"
-            "  --ttl MS            put: store with a time-to-live of MS milliseconds\n"
-            "  --prefix P          scan: only keys starting with P\n"
-            "  --keys              scan: print keys only\n"
-            "  --salvage OUT       check: copy every readable record into the new file OUT\n"
-            "\n"
-            "Binary data: without --hex/--escape, arguments are taken as they are and get\n"
-            "prints the value's exact bytes (plus a newline only on a terminal). 'put KEY -'\n"
-            "reads the value from standard input.\n"
-            "\n"
-            "%s",
-            exit_help);
+        (void)fprintf(f, "  %-27s %s\n", c->synopsis, c->help);
+    (void)fprintf(f,
+                  "\n"
+                  "Options (anywhere on the line; '--' ends them):\n"
+                  "  -h, --help          this help, or a command's (cellardb FILE put --help)\n"
+                  "  -V, --version       print the version\n"
+                  "  -q, --quiet         no progress display or summaries\n"
+                  "  --progress          show progress even when stderr is not a terminal\n"
+                  "  --readonly          open the database read-only\n"
+                  "  --sync MODE         durability: normal (default), full or off\n"
+                  "  --cache-size SIZE   page cache budget, e.g. 64M (default: the library's)\n"
+                  "  --hex               keys and values are given and printed as hex (\"00ff\")\n"
+                  "  --escape            keys and values use C escapes (\\n \\t \\0 \\\\ \\xHH)\n"
+                  "  --ttl MS            put: store with a time-to-live of MS milliseconds\n"
+                  "  --prefix P          scan: only keys starting with P\n"
+                  "  --keys              scan: print keys only\n"
+                  "  --salvage OUT       check: copy every readable record into the new file OUT\n"
+                  "\n"
+                  "Binary data: without --hex/--escape, arguments are taken as they are and get\n"
+                  "prints the value's exact bytes (plus a newline only on a terminal). 'put KEY -'\n"
+                  "reads the value from standard input.\n"
+                  "\n"
+                  "%s",
+                  exit_help);
 }
 
 static void print_command_help(const command *c)
@@ -719,7 +719,7 @@ static int run(int argc, char **argv, char **pos)
         cellar_options o = CELLAR_OPTIONS_INIT;
         o.sync = c.sync;
         o.cache_size = c.cache_size;
-        signal(SIGINT, on_sigint);
+        (void)signal(SIGINT, on_sigint);
         return cli_bench(n, &o, c.quiet);
     }
     if (help && npos < 2) {
@@ -746,8 +746,8 @@ static int run(int argc, char **argv, char **pos)
         return 0;
     }
     if (c.nargs < cmd->min_args || c.nargs > cmd->max_args) {
-        fprintf(stderr, "%s: %s: wrong number of arguments\nusage: %s FILE %s\n", prog, cmd->name, prog,
-                cmd->synopsis);
+        (void)fprintf(stderr, "%s: %s: wrong number of arguments\nusage: %s FILE %s\n", prog, cmd->name, prog,
+                      cmd->synopsis);
         return EXIT_USAGE;
     }
     if (c.prefix && cmd->run != cmd_scan)
@@ -759,7 +759,7 @@ static int run(int argc, char **argv, char **pos)
     if (c.ttl_set && cmd->run != cmd_put)
         return usage_error("--ttl is only for put%s", "");
 
-    signal(SIGINT, on_sigint);
+    (void)signal(SIGINT, on_sigint);
     if (cmd->run == cmd_check && c.salvage)
         return cmd_check(&c, NULL); /* salvage reads the file itself: it may not open */
 
@@ -776,12 +776,12 @@ static int run(int argc, char **argv, char **pos)
         /* the library's message names the file already */
         const cellar_error *e = cellar_error_last();
         if (e->code == rc && e->message && strstr(e->message, c.file))
-            fprintf(stderr, "%s: %s [%s]\n", prog, e->message, cellar_errname(rc));
+            (void)fprintf(stderr, "%s: %s [%s]\n", prog, e->message, cellar_errname(rc));
         else
             fail(rc, c.file);
         if (rc == CELLAR_ECORRUPT)
-            fprintf(stderr, "%s: to copy every readable record into a new file: %s %s check --salvage NEW_FILE\n",
-                    prog, prog, c.file);
+            (void)fprintf(stderr, "%s: to copy every readable record into a new file: %s %s check --salvage NEW_FILE\n",
+                          prog, prog, c.file);
         return exit_for(rc);
     }
     st = cmd->run(&c, db);
@@ -797,7 +797,7 @@ int main(int argc, char **argv)
 {
     char **pos = calloc((size_t)argc + 1, sizeof *pos); /* the positional arguments */
     if (!pos) {
-        fprintf(stderr, "%s: out of memory\n", prog);
+        (void)fprintf(stderr, "%s: out of memory\n", prog);
         return EXIT_ERROR;
     }
     int st = run(argc, argv, pos);

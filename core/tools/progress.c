@@ -37,9 +37,9 @@ void cli_progress_init(cli_progress *p, const char *label, int bytes, int quiet)
 static void amount(char *buf, size_t n, int bytes, uint64_t v)
 {
     if (bytes)
-        snprintf(buf, n, "%.1f MiB", (double)v / (1024.0 * 1024.0));
+        (void)snprintf(buf, n, "%.1f MiB", (double)v / (1024.0 * 1024.0));
     else
-        snprintf(buf, n, "%llu", (unsigned long long)v);
+        (void)snprintf(buf, n, "%llu", (unsigned long long)v);
 }
 
 int cli_progress_cb(uint64_t done, uint64_t total, void *payload)
@@ -70,24 +70,24 @@ int cli_progress_cb(uint64_t done, uint64_t total, void *payload)
         memset(bar + fill, '-', (size_t)(width - fill));
         bar[width] = '\0';
         if (p->plain)
-            fprintf(stderr, "%s: %3d%%  %s / %s  %.1fs\n", p->label, pct, d, t, secs);
+            (void)fprintf(stderr, "%s: %3d%%  %s / %s  %.1fs\n", p->label, pct, d, t, secs);
         else
-            fprintf(stderr, "\r%-8s [%s] %3d%%  %s / %s  %.1fs \x1b[K", p->label, bar, pct, d, t, secs);
+            (void)fprintf(stderr, "\r%-8s [%s] %3d%%  %s / %s  %.1fs \x1b[K", p->label, bar, pct, d, t, secs);
         if (finished)
             p->drawn = 2;
     } else if (p->plain) {
-        fprintf(stderr, "%s: %s  %.1fs\n", p->label, d, secs);
+        (void)fprintf(stderr, "%s: %s  %.1fs\n", p->label, d, secs);
     } else {
-        fprintf(stderr, "\r%-8s %s  %.1fs \x1b[K", p->label, d, secs);
+        (void)fprintf(stderr, "\r%-8s %s  %.1fs \x1b[K", p->label, d, secs);
     }
-    fflush(stderr);
+    (void)fflush(stderr);
     return 0;
 }
 
 void cli_progress_done(cli_progress *p)
 {
     if (p && p->enabled && p->drawn && !p->plain) {
-        fputs("\r\x1b[K", stderr);
-        fflush(stderr);
+        (void)fputs("\r\x1b[K", stderr);
+        (void)fflush(stderr);
     }
 }

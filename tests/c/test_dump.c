@@ -4,6 +4,7 @@
  */
 #include "testutil.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -265,6 +266,27 @@ START_TEST(test_load_bad_input)
 }
 END_TEST
 
+/* The errno's text appears once in the message (it used to be appended twice:
+ * once by the message's own %s, once by cellar__err for the errno). */
+static void expect_errno_text_once(int e)
+{
+    const char *msg = cellar_error_last()->message, *text = strerror(e);
+    const char *first = strstr(msg, text);
+    ck_assert_msg(first != NULL, "no \"%s\" in \"%s\"", text, msg);
+    ck_assert_msg(strstr(first + strlen(text), text) == NULL, "\"%s\" twice in \"%s\"", text, msg);
+}
+
+START_TEST(test_open_error_names_errno_once)
+{
+    cellar_db *db = open_db("errmsg.db");
+    TU_RC(cellar_load(db, tu_path("does-not-exist.dump"), NULL, NULL), CELLAR_ENOENT);
+    expect_errno_text_once(ENOENT);
+    TU_RC(cellar_dump(db, tu_path("no/such/dir/x.dump"), NULL, NULL), CELLAR_ENOENT);
+    expect_errno_text_once(ENOENT);
+    cellar_close(db);
+}
+END_TEST
+
 START_TEST(test_load_partial_batches_kept)
 {
     /* A bad line after a full batch: the batches before it are stored. */
@@ -406,6 +428,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_ttl_preserved);
     tcase_add_test(tc, test_load_handwritten);
     tcase_add_test(tc, test_load_bad_input);
+    tcase_add_test(tc, test_open_error_names_errno_once);
     tcase_add_test(tc, test_load_partial_batches_kept);
     tcase_add_test(tc, test_progress_and_cancel);
     tcase_add_test(tc, test_stdout_stdin);

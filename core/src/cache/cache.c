@@ -157,7 +157,7 @@ static cellar_page *frame_take(cellar_cache *c, shard *s)
     /* Grow the hash table with the frame count (chains stay short). */
     if (s->frames > s->nbuckets) {
         size_t nb = s->nbuckets * 2;
-        cellar_page **nt = calloc(nb, sizeof *nt);
+        cellar_page **nt = calloc(nb, sizeof *nt); /* NOLINT(bugprone-sizeof-expression): a pointer array's element */
         if (nt) {
             for (size_t i = 0; i < s->nbuckets; i++) {
                 cellar_page *q = s->table[i];
@@ -195,7 +195,7 @@ int cellar_cache_open(cellar_cache **out, const cellar_vfs *vfs, cellar_file *fi
         shard *s = &c->shards[i];
         cellar__mutex_init(&s->mu);
         s->nbuckets = 64;
-        s->table = calloc(s->nbuckets, sizeof *s->table);
+        s->table = calloc(s->nbuckets, sizeof *s->table); /* NOLINT(bugprone-sizeof-expression): a pointer array's element */
         s->limit = (c->capacity + NSHARDS - 1) / NSHARDS;
         list_init(&s->lru);
         s->dirty.dnext = s->dirty.dprev = &s->dirty;
@@ -382,7 +382,7 @@ static int cmp_pgno(const void *a, const void *b)
 int cellar_cache_dirty_list(cellar_cache *c, cellar_page ***out, size_t *n)
 {
     size_t cap = atomic_load(&c->dirty) + 1, k = 0;
-    cellar_page **v = malloc(cap * sizeof *v);
+    cellar_page **v = malloc(cap * sizeof *v); /* NOLINT(bugprone-sizeof-expression): a pointer array's element */
     if (!v)
         return cellar__err_oom();
     for (unsigned i = 0; i < NSHARDS; i++) {
@@ -391,7 +391,7 @@ int cellar_cache_dirty_list(cellar_cache *c, cellar_page ***out, size_t *n)
         for (cellar_page *p = s->dirty.dnext; p != &s->dirty; p = p->dnext) {
             if (k == cap) {
                 cap *= 2;
-                cellar_page **nv = realloc(v, cap * sizeof *v);
+                cellar_page **nv = realloc(v, cap * sizeof *v); /* NOLINT(bugprone-sizeof-expression): a pointer array's element */
                 if (!nv) {
                     cellar__mutex_unlock(&s->mu);
                     cellar_cache_dirty_done(c, v, k, false);
@@ -404,7 +404,7 @@ int cellar_cache_dirty_list(cellar_cache *c, cellar_page ***out, size_t *n)
         }
         cellar__mutex_unlock(&s->mu);
     }
-    qsort(v, k, sizeof *v, cmp_pgno);
+    qsort(v, k, sizeof *v, cmp_pgno); /* NOLINT(bugprone-sizeof-expression): a pointer array's element */
     *out = v;
     *n = k;
     return CELLAR_OK;

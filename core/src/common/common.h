@@ -34,8 +34,15 @@
 
 /** Record code/errno/message as the thread's last error; returns code. */
 int cellar__err(int code, int sys_errno, const char *fmt, ...) CELLAR_PRINTF(3, 4);
-/** Record an out-of-memory error without allocating; returns CELLAR_ENOMEM. */
-int cellar__err_oom(void);
+/** Record an out-of-memory error without allocating (use cellar__err_oom). */
+void cellar__err_oom_note(void);
+/** Record an out-of-memory error without allocating; returns CELLAR_ENOMEM.
+ * Inline, so callers (and the static analyzer) see that the result is an error. */
+static inline int cellar__err_oom(void)
+{
+    cellar__err_oom_note();
+    return CELLAR_ENOMEM;
+}
 /** Map an errno from a failed system call to a CELLAR_E* code. */
 int cellar__errno_code(int e);
 
@@ -44,6 +51,8 @@ void *cellar__malloc(size_t n);
 void *cellar__calloc(size_t n, size_t size);
 void *cellar__realloc(void *p, size_t n);
 char *cellar__strdup(const char *s);
+/** A fresh string: a followed by b (a path and its suffix); NULL when out of memory. */
+char *cellar__strcat_dup(const char *a, const char *b);
 
 /* ---- checksums and hashing ---- */
 
@@ -105,6 +114,7 @@ void cellar__mutex_init(cellar_mutex *m);
 void cellar__mutex_destroy(cellar_mutex *m);
 static inline void cellar__mutex_lock(cellar_mutex *m) { pthread_mutex_lock(m); }
 static inline void cellar__mutex_unlock(cellar_mutex *m) { pthread_mutex_unlock(m); }
+static inline bool cellar__mutex_trylock(cellar_mutex *m) { return pthread_mutex_trylock(m) == 0; }
 void cellar__rwlock_init(cellar_rwlock *l);
 void cellar__rwlock_destroy(cellar_rwlock *l);
 static inline void cellar__rdlock(cellar_rwlock *l) { pthread_rwlock_rdlock(l); }

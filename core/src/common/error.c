@@ -53,28 +53,38 @@ CELLAR_API void cellar_error_clear(void)
     t_err.pub.message = t_err.buf;
 }
 
+/* The text of an errno value, thread-safe (strerror may share one buffer
+ * between threads). strerror_r returns an int (POSIX) or the text (GNU);
+ * _Generic reads whichever this libc declares, without an #ifdef. */
+static const char *errno_text_posix(int r, const char *buf) { return r == 0 ? buf : "unknown error"; }
+static const char *errno_text_gnu(const char *text, const char *buf) { (void)buf; return text; }
+#define ERRNO_TEXT(call, buf) _Generic((call), int: errno_text_posix, default: errno_text_gnu)((call), (buf))
+
 int cellar__err(int code, int sys_errno, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
     int n = vsnprintf(t_err.buf, sizeof t_err.buf, fmt, ap);
     va_end(ap);
-    if (n >= 0 && sys_errno != 0 && (size_t)n < sizeof t_err.buf - 2)
-        snprintf(t_err.buf + n, sizeof t_err.buf - (size_t)n, ": %s", strerror(sys_errno));
+    if (n >= 0 && sys_errno != 0 && (size_t)n < sizeof t_err.buf - 2) {
+        char text[128];
+        /* a message cut short at the buffer's end is still worth keeping */
+        (void)snprintf(t_err.buf + n, sizeof t_err.buf - (size_t)n, ": %s",
+                       ERRNO_TEXT(strerror_r(sys_errno, text, sizeof text), text));
+    }
     t_err.pub.code = code;
     t_err.pub.sys_errno = sys_errno;
     t_err.pub.message = t_err.buf;
     return code;
 }
 
-int cellar__err_oom(void)
+void cellar__err_oom_note(void)
 {
     static const char msg[] = "out of memory";
     memcpy(t_err.buf, msg, sizeof msg);
     t_err.pub.code = CELLAR_ENOMEM;
     t_err.pub.sys_errno = ENOMEM;
     t_err.pub.message = t_err.buf;
-    return CELLAR_ENOMEM;
 }
 
 int cellar__errno_code(int e)

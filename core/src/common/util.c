@@ -24,6 +24,17 @@ char *cellar__strdup(const char *s)
     return d;
 }
 
+char *cellar__strcat_dup(const char *a, const char *b)
+{
+    size_t na = strlen(a), nb = strlen(b) + 1;
+    char *d = malloc(na + nb);
+    if (d) {
+        memcpy(d, a, na); /* NOLINT(bugprone-not-null-terminated-result): b's copy brings the NUL */
+        memcpy(d + na, b, nb);
+    }
+    return d;
+}
+
 CELLAR_API void cellar_free(void *ptr) { free(ptr); }
 
 CELLAR_API const char *cellar_version(void) { return CELLAR_VERSION_STRING; }

@@ -101,8 +101,10 @@ static int put_encoded(FILE *f, const unsigned char *p, size_t n)
 static int io_error(const char *path, const char *what)
 {
     int e = errno;
-    return cellar__err(e == ENOSPC ? CELLAR_ENOSPC : CELLAR_EIO, e, "%s: %s: %s", path, what,
-                       e ? strerror(e) : "stream error");
+    if (e == 0)
+        return cellar__err(CELLAR_EIO, 0, "%s: %s: stream error", path, what);
+    /* cellar__err appends the errno's text */
+    return cellar__err(e == ENOSPC ? CELLAR_ENOSPC : CELLAR_EIO, e, "%s: %s", path, what);
 }
 
 static int canceled(const char *what)
@@ -128,7 +130,7 @@ CELLAR_API int cellar_dump(cellar_db *db, const char *path, cellar_progress_fn p
     FILE *f = to_stdout ? stdout : fopen(path, "w");
     if (!f) {
         rc = cellar__err(errno == EACCES ? CELLAR_EACCES : (errno == ENOENT ? CELLAR_ENOENT : CELLAR_EIO),
-                         errno, "%s: cannot create: %s", path, strerror(errno));
+                         errno, "%s: cannot create", path);
         cellar_iter_close(it);
         return rc;
     }
@@ -156,7 +158,7 @@ CELLAR_API int cellar_dump(cellar_db *db, const char *path, cellar_progress_fn p
             break;
         }
         if (put_encoded(f, k, kl) == EOF || putc('\t', f) == EOF || put_encoded(f, v, vl) == EOF ||
-            (ttl >= 0 && fprintf(f, "\texpires=%llu", (unsigned long long)(cellar__now_ms() + (uint64_t)ttl)) < 0) ||
+            (ttl >= 0 && fprintf(f, "\texpires=%llu", (unsigned long long)cellar__now_ms() + (uint64_t)ttl) < 0) ||
             putc('\n', f) == EOF) {
             rc = io_error(name, "write");
             break;
@@ -466,7 +468,7 @@ CELLAR_API int cellar_load(cellar_db *db, const char *path, cellar_progress_fn p
     FILE *f = from_stdin ? stdin : fopen(path, "r");
     if (!f)
         return cellar__err(errno == ENOENT ? CELLAR_ENOENT : (errno == EACCES ? CELLAR_EACCES : CELLAR_EIO),
-                           errno, "%s: cannot open: %s", path, strerror(errno));
+                           errno, "%s: cannot open", path);
     uint64_t total = 0;
     struct stat sb;
     if (fstat(fileno(f), &sb) == 0 && S_ISREG(sb.st_mode))
@@ -489,6 +491,6 @@ CELLAR_API int cellar_load(cellar_db *db, const char *path, cellar_progress_fn p
     free(r);
     free(b);
     if (!from_stdin)
-        fclose(f);
+        (void)fclose(f); /* read only: closing loses nothing */
     return rc;
 }

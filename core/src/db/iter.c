@@ -119,8 +119,20 @@ CELLAR_API void cellar_iter_close(cellar_iter *it)
 {
     if (!it)
         return;
-    if (!atomic_load(&it->head.dead) && it->hold)
-        drop_hold(it, it->head.db->inst);
+    /* The hold is dropped under children_mu, because cellar_close marks its
+     * children dead under it before it frees the instance (an iterator freed
+     * by another thread, a garbage collector's say, while its db closes sees
+     * a live instance or a dead iterator), and inside enter/leave, so a
+     * compact cannot swap the index meanwhile. */
+    cellar_db *db = it->head.db;
+    if (it->hold) {
+        cellar__mutex_lock(&db->children_mu);
+        if (!atomic_load(&it->head.dead) && cellar__db_enter(db, false) == CELLAR_OK) {
+            drop_hold(it, db->inst);
+            cellar__db_leave(db);
+        }
+        cellar__mutex_unlock(&db->children_mu);
+    }
     free(it->buf.data);
     free(it->large);
     cellar__child_detach(&it->head);

@@ -30,7 +30,7 @@ CELLAR_API int cellar_stats_get(cellar_db *db, cellar_stats *out)
     cellar_hash_meta m;
     cellar_hash_stats hs;
     cellar_cache_counters cc;
-    cellar__mutex_lock(&in->write_mu);
+    cellar__write_lock(in);
     cellar_hash_meta_get(in->hash, &m);
     rc = cellar_hash_stats_get(in->hash, &hs);
     uint64_t wal = cellar_wal_end(in->wal);
@@ -73,7 +73,7 @@ CELLAR_API int cellar_sync(cellar_db *db)
         return rc;
     cellar_inst *in = db->inst;
     if (!in->readonly) {
-        cellar__mutex_lock(&in->write_mu);
+        cellar__write_lock(in);
         rc = cellar_wal_flush(in->wal);
         uint64_t end = cellar_wal_end(in->wal);
         cellar__mutex_unlock(&in->write_mu);
@@ -91,7 +91,7 @@ CELLAR_API int cellar_checkpoint(cellar_db *db)
         return rc;
     cellar_inst *in = db->inst;
     if (!in->readonly) {
-        cellar__mutex_lock(&in->write_mu);
+        cellar__write_lock(in);
         rc = cellar__checkpoint(in, 0, true);
         cellar__mutex_unlock(&in->write_mu);
     }
@@ -147,17 +147,6 @@ static int copy_records(cellar_inst *in, cellar_db *dst, cellar_progress_fn prog
     free(large);
     free(buf.data);
     return rc;
-}
-
-static char *path_with(const char *path, const char *suffix)
-{
-    size_t a = strlen(path), b = strlen(suffix);
-    char *p = malloc(a + b + 1);
-    if (p) {
-        memcpy(p, path, a);
-        memcpy(p + a, suffix, b + 1);
-    }
-    return p;
 }
 
 /* Write the pages of file `src` over the database as one logged batch. */
@@ -242,14 +231,14 @@ CELLAR_API int cellar_compact(cellar_db *db, cellar_progress_fn progress, void *
     if (rc != CELLAR_OK)
         return rc;
     cellar_inst *in = db->inst;
-    char *tmp = path_with(in->path, "-compact"), *tmpwal = path_with(in->path, "-compact-wal");
+    char *tmp = cellar__strcat_dup(in->path, "-compact"), *tmpwal = cellar__strcat_dup(in->path, "-compact-wal");
     if (!tmp || !tmpwal) {
         free(tmp);
         free(tmpwal);
         cellar__db_leave(db);
         return cellar__err_oom();
     }
-    cellar__mutex_lock(&in->write_mu);
+    cellar__write_lock(in);
     rc = cellar__checkpoint(in, 0, true);
     cellar_db *dst = NULL;
     cellar_options o = CELLAR_OPTIONS_INIT;
@@ -265,6 +254,10 @@ CELLAR_API int cellar_compact(cellar_db *db, cellar_progress_fn progress, void *
     if (rc == CELLAR_OK) {
         cellar_hash_meta m;
         cellar_hash_meta_get(in->hash, &m);
+        /* The copy hashes keys with this file's seed: hash values computed
+         * before the swap (buffered in open transactions, or by writers
+         * waiting for write_mu) stay valid after it. */
+        cellar_hash_set_seed(dst->inst->hash, m.seed0, m.seed1);
         rc = copy_records(in, dst, progress, payload, m.records);
         int crc = cellar_close(dst);
         if (rc == CELLAR_OK)
@@ -311,7 +304,7 @@ CELLAR_API int cellar_backup(cellar_db *db, const char *dest, cellar_progress_fn
         cellar__db_leave(db);
         return cellar__err(CELLAR_EINVAL, 0, "cellar_backup: destination is the database itself");
     }
-    cellar__mutex_lock(&in->write_mu);
+    cellar__write_lock(in);
     if (in->readonly && cellar_cache_dirty(in->cache))
         rc = cellar__err(CELLAR_EBUSY, 0, "%s: needs recovery by a read-write open before a backup", in->path);
     else
@@ -344,7 +337,7 @@ CELLAR_API int cellar_backup(cellar_db *db, const char *dest, cellar_progress_fn
     if (rc == CELLAR_OK) {
         /* a stale log beside the copy belongs to another file id and would be
          * ignored, but remove it so the copy stands alone */
-        char *w = path_with(dest, "-wal");
+        char *w = cellar__strcat_dup(dest, "-wal");
         if (w) {
             in->vfs->remove(in->vfs, w);
             free(w);
@@ -363,7 +356,7 @@ CELLAR_API int cellar_check(cellar_db *db, cellar_report_fn report, cellar_progr
     if (rc != CELLAR_OK)
         return rc;
     cellar_inst *in = db->inst;
-    cellar__mutex_lock(&in->write_mu);
+    cellar__write_lock(in);
     rc = cellar_hash_check(in->hash, report, progress, payload, out);
     cellar__mutex_unlock(&in->write_mu);
     cellar__db_leave(db);

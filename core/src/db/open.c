@@ -114,6 +114,17 @@ int cellar__db_enter(cellar_db *db, bool write)
 
 void cellar__db_leave(cellar_db *db) { quiesce_leave(&db->inst->q); }
 
+void cellar__write_lock(cellar_inst *in)
+{
+    if (cellar__mutex_trylock(&in->write_mu))
+        return;
+    quiesce_leave(&in->q);
+    cellar__mutex_lock(&in->write_mu);
+    /* With write_mu held nobody can be taking quiesce exclusively (compact
+     * does so only under write_mu; the last close races no other call). */
+    quiesce_enter(&in->q);
+}
+
 uint64_t cellar__db_now(cellar_inst *in)
 {
     return in->clock ? in->clock(in->clock_payload) : cellar__now_ms();
@@ -168,7 +179,7 @@ uint32_t cellar__header_crc(const uint8_t *h)
 static void header_encode(cellar_inst *in, const cellar_hash_meta *m, uint8_t *pg)
 {
     memset(pg, 0, in->P);
-    memcpy(pg, CELLAR_HEADER_MAGIC, 8);
+    memcpy(pg, CELLAR_HEADER_MAGIC, 8); /* NOLINT(bugprone-not-null-terminated-result): an 8-byte tag, no NUL */
     cellar__put32(pg + 8, CELLAR_FORMAT_VERSION);
     cellar__put32(pg + 12, in->P);
     cellar__put64(pg + 24, in->file_id);
@@ -209,18 +220,18 @@ static int header_judge(const char *path, const uint8_t *h, size_t got)
     return CELLAR_OK;
 }
 
-void cellar__header_meta(const uint8_t *h, cellar_hash_meta *m)
+void cellar__header_meta(const uint8_t *hdr, cellar_hash_meta *out)
 {
-    m->seed0 = cellar__get64(h + 32);
-    m->seed1 = cellar__get64(h + 40);
-    m->global_depth = cellar__get32(h + 48);
-    m->dir_start = cellar__get32(h + 52);
-    m->dir_pages = cellar__get32(h + 56);
-    m->free_start = cellar__get32(h + 60);
-    m->free_pages = cellar__get32(h + 64);
-    m->page_count = cellar__get32(h + 68);
-    m->records = cellar__get64(h + 72);
-    m->ttl_records = cellar__get64(h + 80);
+    out->seed0 = cellar__get64(hdr + 32);
+    out->seed1 = cellar__get64(hdr + 40);
+    out->global_depth = cellar__get32(hdr + 48);
+    out->dir_start = cellar__get32(hdr + 52);
+    out->dir_pages = cellar__get32(hdr + 56);
+    out->free_start = cellar__get32(hdr + 60);
+    out->free_pages = cellar__get32(hdr + 64);
+    out->page_count = cellar__get32(hdr + 68);
+    out->records = cellar__get64(hdr + 72);
+    out->ttl_records = cellar__get64(hdr + 80);
 }
 
 /* ------------------------------------------------------------------ */
@@ -650,14 +661,11 @@ CELLAR_API int cellar_open(cellar_db **out, const char *path, const cellar_optio
     cellar__cond_init(&in->flush_cv);
     in->fork_gen = atomic_load(&fork_gen);
     in->path = cellar__strdup(path);
-    size_t n = strlen(path);
-    in->wal_path = malloc(n + 5);
+    in->wal_path = cellar__strcat_dup(path, "-wal");
     if (!in->path || !in->wal_path) {
         inst_free(in);
         return cellar__err_oom();
     }
-    memcpy(in->wal_path, path, n);
-    memcpy(in->wal_path + n, "-wal", 5);
 
     cellar__mutex_lock(&registry_mu);
     rc = open_inst(in, &o);

@@ -82,7 +82,7 @@ static int commit_now(cellar_db *db, const op *ops, size_t n)
 {
     cellar_inst *in = db->inst;
     uint64_t end = 0;
-    cellar__mutex_lock(&in->write_mu);
+    cellar__write_lock(in);
     int rc = cellar__commit_locked(in, ops, n, NULL, 0, &end);
     cellar__mutex_unlock(&in->write_mu);
     if (rc == CELLAR_OK)
@@ -163,7 +163,7 @@ static int rmw(cellar_db *db, const void *key, size_t klen, size_t cap_limit, rm
     uint64_t hv = key_hash(db, key, klen), end = 0;
     cur c = { false, NULL, 0, 0, cap_limit, false };
     op o = { 0, key, klen, NULL, 0, 0, hv };
-    cellar__mutex_lock(&in->write_mu);
+    cellar__write_lock(in);
     rc = read_cur(in, hv, key, klen, &c);
     if (rc == CELLAR_OK)
         rc = fn(in, &c, &o, ctx);

@@ -147,8 +147,9 @@ static int apply_ops(cellar_inst *in, const op *ops, size_t n, const cellar_hash
     return CELLAR_OK;
 }
 
-int cellar__commit_locked(cellar_inst *in, const op *ops, size_t n, const readrec *reads,
-                          size_t nreads, uint64_t *out_end)
+/* One commit: log, then apply (cellar__commit_locked adds the TTL sweep). */
+static int commit_ops(cellar_inst *in, const op *ops, size_t n, const readrec *reads, size_t nreads,
+                      uint64_t *out_end)
 {
     *out_end = 0;
     if (in->broken)
@@ -206,9 +207,18 @@ int cellar__commit_locked(cellar_inst *in, const op *ops, size_t n, const readre
     atomic_store_explicit(&in->commit_seq, seq, memory_order_release);
     in->commits++;
     *out_end = end;
-    if ((in->commits & 63) == 0)
-        cellar__sweep_step(in);
     return CELLAR_OK;
+}
+
+int cellar__commit_locked(cellar_inst *in, const op *ops, size_t n, const readrec *reads,
+                          size_t nreads, uint64_t *out_end)
+{
+    int rc = commit_ops(in, ops, n, reads, nreads, out_end);
+    /* every 64th commit sweeps one bucket; the sweep commits through
+     * commit_ops, so it never starts another sweep */
+    if (rc == CELLAR_OK && n != 0 && (in->commits & 63) == 0)
+        cellar__sweep_step(in);
+    return rc;
 }
 
 int cellar__commit_durable(cellar_inst *in, uint64_t end)
@@ -346,7 +356,7 @@ void cellar__sweep_step(cellar_inst *in)
         cellar_hash_large_release(in->hash);
     if (nops) {
         uint64_t end;
-        cellar__commit_locked(in, ops, nops, NULL, 0, &end); /* best effort */
+        (void)commit_ops(in, ops, nops, NULL, 0, &end); /* best effort */
     }
     for (size_t i = 0; i < nops; i++)
         free(keys[i]);
@@ -519,8 +529,9 @@ int cellar__copy_visit(void *ctx, const uint8_t *val, size_t vlen, uint64_t expi
     return CELLAR_OK;
 }
 
-/* get inside a transaction: own writes first, then the db (noting the read) */
-static int txn_read(cellar_txn *t, const void *key, size_t klen, void **out, size_t *out_len)
+/* get inside a transaction: own writes first, then the db (noting the read);
+ * the value is copied out through c (c->out NULL: no copy) */
+static int txn_read(cellar_txn *t, const void *key, size_t klen, copy_ctx *c)
 {
     int rc = cellar__check_key(key, klen);
     if (rc != CELLAR_OK)
@@ -531,14 +542,12 @@ static int txn_read(cellar_txn *t, const void *key, size_t klen, void **out, siz
     if (w) {
         if (w->o.type == OP_DEL || (w->o.type == OP_PUT_TTL && w->o.expiry <= cellar__db_now(in)))
             return CELLAR_ENOTFOUND;
-        copy_ctx c = { out, out_len };
-        return cellar__copy_visit(&c, w->o.val, w->o.vlen, 0);
+        return cellar__copy_visit(c, w->o.val, w->o.vlen, 0);
     }
     uint64_t seq = atomic_load_explicit(&in->commit_seq, memory_order_acquire);
     if ((rc = note_read(t, hv, seq)) != CELLAR_OK)
         return rc;
-    copy_ctx c = { out, out_len };
-    return cellar_hash_get(in->hash, hv, key, klen, cellar__db_now(in), cellar__copy_visit, &c);
+    return cellar_hash_get(in->hash, hv, key, klen, cellar__db_now(in), cellar__copy_visit, c);
 }
 
 CELLAR_API int cellar_txn_get(cellar_txn *txn, const void *key, size_t klen, void **out, size_t *out_len)
@@ -550,7 +559,8 @@ CELLAR_API int cellar_txn_get(cellar_txn *txn, const void *key, size_t klen, voi
     int rc = txn_enter(txn, false);
     if (rc != CELLAR_OK)
         return rc;
-    rc = txn_read(txn, key, klen, out, out_len);
+    copy_ctx c = { out, out_len };
+    rc = txn_read(txn, key, klen, &c);
     cellar__db_leave(txn->head.db);
     return rc;
 }
@@ -560,7 +570,7 @@ CELLAR_API int cellar_txn_exists(cellar_txn *txn, const void *key, size_t klen)
     int rc = txn_enter(txn, false);
     if (rc != CELLAR_OK)
         return rc;
-    rc = txn_read(txn, key, klen, NULL, NULL);
+    rc = txn_read(txn, key, klen, &(copy_ctx){ NULL, NULL });
     cellar__db_leave(txn->head.db);
     return rc;
 }
@@ -591,7 +601,7 @@ CELLAR_API int cellar_txn_delete(cellar_txn *txn, const void *key, size_t klen)
     int rc = txn_enter(txn, true);
     if (rc != CELLAR_OK)
         return rc;
-    int existed = txn_read(txn, key, klen, NULL, NULL);
+    int existed = txn_read(txn, key, klen, &(copy_ctx){ NULL, NULL });
     if (existed == CELLAR_OK || existed == CELLAR_ENOTFOUND) {
         cellar_inst *in = txn->head.db->inst;
         rc = wset(txn, OP_DEL, cellar_hash_key(in->hash, key, klen), key, klen, NULL, 0, 0);
@@ -633,7 +643,7 @@ CELLAR_API int cellar_txn_commit(cellar_txn *txn)
     if (rc == CELLAR_OK) {
         for (size_t i = 0; i < txn->nw; i++)
             ops[i] = txn->w[i].o;
-        cellar__mutex_lock(&in->write_mu);
+        cellar__write_lock(in);
         rc = cellar__commit_locked(in, ops, txn->nw, txn->r, txn->nr, &end);
         cellar__mutex_unlock(&in->write_mu);
         if (rc == CELLAR_OK)

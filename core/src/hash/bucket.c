@@ -134,7 +134,7 @@ void cellar__bk_compact(uint8_t *pg, uint32_t P)
             continue;
         top -= r.size;
         memcpy(tmp + top, pg + off, r.size);
-        cellar__put16(pg + BK_SLOTS + 4 * i, (uint16_t)top);
+        cellar__put16(pg + bk_slot_at(i), (uint16_t)top);
     }
     memcpy(pg + top, tmp + top, P - top);
     cellar__put32(pg + BK_DATA, top);
@@ -156,8 +156,8 @@ bool cellar__bk_insert(uint8_t *pg, uint32_t P, uint16_t tag, const uint8_t *rec
     }
     data -= (uint32_t)len;
     memcpy(pg + data, rec, len);
-    cellar__put16(pg + BK_SLOTS + 4 * ns, (uint16_t)data);
-    cellar__put16(pg + BK_SLOTS + 4 * ns + 2, tag);
+    cellar__put16(pg + bk_slot_at(ns), (uint16_t)data);
+    cellar__put16(pg + bk_slot_at(ns) + 2, tag);
     cellar__put16(pg + BK_NSLOTS, (uint16_t)(ns + 1));
     cellar__put32(pg + BK_DATA, data);
     return true;
@@ -177,7 +177,7 @@ void cellar__bk_remove(uint8_t *pg, uint32_t P, unsigned slot)
             cellar__put32(pg + BK_GARBAGE, cellar__get32(pg + BK_GARBAGE) + r.size);
     }
     /* keep slot order irrelevant: move the last slot into the hole */
-    memcpy(pg + BK_SLOTS + 4 * slot, pg + BK_SLOTS + 4 * (ns - 1), 4);
+    memcpy(pg + bk_slot_at(slot), pg + bk_slot_at(ns - 1), 4);
     cellar__put16(pg + BK_NSLOTS, (uint16_t)(ns - 1));
     if (ns == 1) {
         cellar__put32(pg + BK_DATA, P);

@@ -75,6 +75,13 @@ void cellar_hash_close(cellar_hash *h);
 /** The keyed hash of a key. */
 uint64_t cellar_hash_key(const cellar_hash *h, const void *key, size_t klen);
 
+/**
+ * Give an index that holds no record yet the hash seed of another file, so
+ * that both hash every key alike (compact keeps the seed: hash values that
+ * transactions and writers computed before the swap stay valid after it).
+ */
+void cellar_hash_set_seed(cellar_hash *h, uint64_t seed0, uint64_t seed1);
+
 #define CELLAR_HASH_NOW_LAZY 0u
 
 /** Set the clock used for CELLAR_HASH_NOW_LAZY (NULL = wall clock). */

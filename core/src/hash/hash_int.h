@@ -92,8 +92,10 @@ void cellar__bk_compact(uint8_t *pg, uint32_t P);
 bool cellar__bk_sane(const uint8_t *pg, uint32_t P);       /* every record decodes (O(records)) */
 bool cellar__bk_header_ok(const uint8_t *pg, uint32_t P);  /* header fields in bounds (O(1)) */
 static inline unsigned bk_nslots(const uint8_t *pg) { return cellar__get16(pg + BK_NSLOTS); }
-static inline uint32_t bk_slot_off(const uint8_t *pg, unsigned i) { return cellar__get16(pg + BK_SLOTS + 4 * i); }
-static inline uint16_t bk_slot_tag(const uint8_t *pg, unsigned i) { return cellar__get16(pg + BK_SLOTS + 4 * i + 2); }
+/* where slot i (2-byte record offset, 2-byte tag) sits in a bucket page */
+static inline size_t bk_slot_at(unsigned i) { return BK_SLOTS + (size_t)4 * i; }
+static inline uint32_t bk_slot_off(const uint8_t *pg, unsigned i) { return cellar__get16(pg + bk_slot_at(i)); }
+static inline uint16_t bk_slot_tag(const uint8_t *pg, unsigned i) { return cellar__get16(pg + bk_slot_at(i) + 2); }
 static inline uint16_t tag_of(uint64_t hv) { return (uint16_t)(hv >> 48); }
 
 /* alloc.c */

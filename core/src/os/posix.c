@@ -244,7 +244,7 @@ static int posix_write(cellar_file *f, const void *buf, size_t n, uint64_t off)
         }
         if (w == 0) /* never for a regular file with n > 0; do not spin */
             return cellar__err(CELLAR_EIO, 0, "%s: write at offset %llu stored nothing",
-                               pf->path, (unsigned long long)(off + done));
+                               pf->path, (unsigned long long)off + done);
         done += (size_t)w;
     }
     return CELLAR_OK;
@@ -316,7 +316,7 @@ static int posix_try_lock(posix_file *pf, int mode)
 #if CELLAR_OFD_LOCKS
     struct flock fl;
     memset(&fl, 0, sizeof fl);
-    fl.l_type = mode == CELLAR_LOCK_EX ? F_WRLCK : mode == CELLAR_LOCK_SH ? F_RDLCK : F_UNLCK;
+    fl.l_type = (short)(mode == CELLAR_LOCK_EX ? F_WRLCK : mode == CELLAR_LOCK_SH ? F_RDLCK : F_UNLCK);
     fl.l_whence = SEEK_SET;
     fl.l_start = 0;
     fl.l_len = 0; /* the whole file, however large it grows */

@@ -63,7 +63,7 @@ static int buf_reserve(cellar_wal *w, size_t more)
 {
     if (w->buf_len + more <= w->buf_cap)
         return CELLAR_OK;
-    size_t cap = w->buf_cap ? w->buf_cap : 64 * 1024;
+    size_t cap = w->buf_cap ? w->buf_cap : (size_t)64 * 1024;
     while (cap < w->buf_len + more)
         cap *= 2;
     uint8_t *nb = realloc(w->buf, cap);
@@ -90,7 +90,7 @@ static int buf_flush(cellar_wal *w)
 static int write_header(cellar_wal *w)
 {
     uint8_t h[CELLAR_WAL_HEADER] = { 0 };
-    memcpy(h, WAL_MAGIC, 8);
+    memcpy(h, WAL_MAGIC, 8); /* NOLINT(bugprone-not-null-terminated-result): an 8-byte tag, no NUL */
     cellar__put32(h + 8, WAL_VERSION);
     cellar__put32(h + 12, w->page_size);
     cellar__put64(h + 16, w->file_id);
