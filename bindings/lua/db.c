@@ -38,32 +38,44 @@ lcellar_db *lcellar_newdb(lua_State *L)
 {
     lcellar_db *d = (lcellar_db *)lua_newuserdatauv(L, sizeof *d, 2);
     d->db = NULL;
-    d->pending = NULL;
     d->busy = 0;
     luaL_setmetatable(L, LCELLAR_DB_MT);
     return d;
 }
 
 /*
- * Push `val` (from the core, owned by us) as a Lua string and free it.
- * If pushing raises (out of memory), *pending still holds val and is freed
- * by the next call or at close, so nothing leaks.
+ * A guard for one value from the core: push it (before the core call, so
+ * that making it cannot disturb the value) and pass its slot to
+ * lcellar_push_value. The guard is the call's own: a finalizer that runs
+ * while the value becomes a Lua string (and uses or closes the same db or
+ * transaction) cannot free it, and if making the string raises (out of
+ * memory) the guard's __gc frees the value.
  */
-int lcellar_push_value(lua_State *L, void **pending, void *val, size_t len)
+typedef struct many_out {
+    size_t n;
+    unsigned char *found;
+    cellar_slice vals[1];
+} many_out;
+
+void **lcellar_value_guard(lua_State *L)
 {
-    *pending = val;
-    lua_pushlstring(L, (const char *)val, len);
-    *pending = NULL;
-    cellar_free(val);
-    return 1;
+    many_out *m = (many_out *)lua_newuserdatauv(L, sizeof *m, 0);
+    m->n = 1;
+    m->found = NULL;
+    m->vals[0].data = NULL;
+    m->vals[0].len = 0;
+    luaL_setmetatable(L, LCELLAR_GUARD_MT);
+    return (void **)&m->vals[0].data;
 }
 
-static void drop_pending(void **pending)
+/* Push `val` (from the core, owned by the guard slot) as a Lua string and free it. */
+int lcellar_push_value(lua_State *L, void **slot, void *val, size_t len)
 {
-    if (*pending != NULL) {
-        cellar_free(*pending);
-        *pending = NULL;
-    }
+    *slot = val;
+    lua_pushlstring(L, (const char *)val, len);
+    *slot = NULL;
+    cellar_free(val);
+    return 1;
 }
 
 /* A TTL argument: a non-negative integer (milliseconds); nil gives 0. */
@@ -91,7 +103,6 @@ int lcellar_db_close_quiet(lcellar_db *d)
         d->db = NULL; /* closed even if cellar_close reports an error */
         rc = cellar_close(db);
     }
-    drop_pending(&d->pending);
     return rc;
 }
 
@@ -127,7 +138,9 @@ static int db_get(lua_State *L)
     size_t klen, vlen;
     const char *key = luaL_checklstring(L, 2, &klen);
     void *val;
-    drop_pending(&d->pending);
+    void **slot = lcellar_value_guard(L);
+    if (d->db == NULL) /* making the guard ran a finalizer that closed the db */
+        return lcellar_raise_msg(L, CELLAR_ECLOSED, "attempt to use a closed database");
     int rc = cellar_get(d->db, key, klen, &val, &vlen);
     if (rc == CELLAR_ENOTFOUND) {
         lua_pushnil(L);
@@ -135,7 +148,7 @@ static int db_get(lua_State *L)
     }
     if (rc != CELLAR_OK)
         return lcellar_raise(L, rc);
-    return lcellar_push_value(L, &d->pending, val, vlen);
+    return lcellar_push_value(L, slot, val, vlen);
 }
 
 /* db:put(key, value [, ttl_ms]) -> true */
@@ -277,15 +290,9 @@ static int db_count(lua_State *L)
 /* ---- batches ---------------------------------------------------------- */
 
 /*
- * The output of cellar_get_many, kept in a userdata whose __gc frees any
- * value not yet handed to Lua (so a failed push never leaks).
+ * The output of cellar_get_many (many_out, above), kept in a userdata whose
+ * __gc frees any value not yet handed to Lua (so a failed push never leaks).
  */
-typedef struct many_out {
-    size_t n;
-    unsigned char *found;
-    cellar_slice vals[1];
-} many_out;
-
 static int guard_gc(lua_State *L)
 {
     many_out *m = (many_out *)luaL_checkudata(L, 1, LCELLAR_GUARD_MT);
@@ -402,14 +409,18 @@ static int db_put_many(lua_State *L)
     int is_array = n > 0 && lua_rawgeti(L, 2, 1) == LUA_TTABLE;
     if (n > 0)
         lua_pop(L, 1);
-    if (!is_array) {
-        n = 0;
-        lua_pushnil(L);
-        while (lua_next(L, 2) != 0) {
-            n++;
-            lua_pop(L, 1);
-        }
+    size_t entries = 0;
+    lua_pushnil(L);
+    while (lua_next(L, 2) != 0) {
+        entries++;
+        lua_pop(L, 1);
     }
+    /* An array of pairs with other fields too would lose them silently. */
+    if (is_array && entries != n)
+        return luaL_error(L, "bad argument #1 to 'put_many' (an array of {key, value} "
+                          "pairs must be a sequence without other fields)");
+    if (!is_array)
+        n = entries;
     luaL_argcheck(L, n < ((size_t)1 << 40) / sizeof(cellar_slice), 2, "too many pairs");
     cellar_slice *keys =
         (cellar_slice *)lua_newuserdatauv(L, (n ? 2 * n : 1) * sizeof *keys, 0);

@@ -20,14 +20,36 @@
  */
 #include "lcellar.h"
 
-static int iter_close(lua_State *L)
+static void release(lcellar_iter *i)
 {
-    lcellar_iter *i = (lcellar_iter *)luaL_checkudata(L, 1, LCELLAR_ITER_MT);
+    i->busy = 0;
+    i->close_later = 0;
     if (i->it != NULL) {
         cellar_iter *it = i->it;
         i->it = NULL;
         cellar_iter_close(it);
     }
+}
+
+/* __gc and __close: free the core iterator. Neither can arrive in the
+ * middle of a step (the iterator is on that step's stack), so `busy` set
+ * here is left over from a step that raised (out of memory). */
+static int iter_gc(lua_State *L)
+{
+    release((lcellar_iter *)luaL_checkudata(L, 1, LCELLAR_ITER_MT));
+    return 0;
+}
+
+/* it:close(). From a finalizer that runs while a step of this iterator makes
+ * its strings (the record's bytes belong to the core iterator), the close
+ * is left to the end of that step. */
+static int iter_close(lua_State *L)
+{
+    lcellar_iter *i = (lcellar_iter *)luaL_checkudata(L, 1, LCELLAR_ITER_MT);
+    if (i->busy)
+        i->close_later = 1;
+    else
+        release(i);
     return 0;
 }
 
@@ -37,6 +59,8 @@ static int iter_next(lua_State *L)
     lcellar_iter *i = (lcellar_iter *)luaL_checkudata(L, 1, LCELLAR_ITER_MT);
     if (i->it == NULL)
         return 0; /* exhausted (or closed): the loop ends */
+    if (i->busy)
+        return luaL_error(L, "cellardb: iterator stepped from inside its own step (by a finalizer?)");
     lua_getiuservalue(L, 1, 1);
     lcellar_db *d = (lcellar_db *)lua_touserdata(L, -1);
     if (d != NULL && d->busy)
@@ -46,14 +70,20 @@ static int iter_next(lua_State *L)
     size_t klen, vlen;
     int rc = cellar_iter_next(i->it, &k, &klen, &v, &vlen);
     if (rc == CELLAR_ENOTFOUND) {
-        iter_close(L);
+        release(i);
         return 0;
     }
     if (rc != CELLAR_OK)
         return lcellar_raise(L, rc);
-    /* k and v stay valid until the next call on the iterator. */
+    /* k and v stay valid until the next call on the core iterator: while the
+     * strings are made (which may run finalizers), it is neither advanced
+     * nor freed. */
+    i->busy = 1;
     lua_pushlstring(L, (const char *)k, klen);
     lua_pushlstring(L, (const char *)v, vlen);
+    i->busy = 0;
+    if (i->close_later)
+        release(i);
     return 2;
 }
 
@@ -64,9 +94,13 @@ static int push_iteration(lua_State *L, int closing)
     lua_pushcfunction(L, iter_next);
     lcellar_iter *i = (lcellar_iter *)lua_newuserdatauv(L, sizeof *i, 1);
     i->it = NULL;
+    i->busy = 0;
+    i->close_later = 0;
     luaL_setmetatable(L, LCELLAR_ITER_MT);
     lua_pushvalue(L, 1);
     lua_setiuservalue(L, -2, 1);
+    if (d->db == NULL) /* making the iterator ran a finalizer that closed the db */
+        return lcellar_raise_msg(L, CELLAR_ECLOSED, "attempt to use a closed database");
     int rc = cellar_iter_open(&i->it, d->db);
     if (rc != CELLAR_OK) {
         i->it = NULL;
@@ -99,8 +133,8 @@ static int iter_tostring(lua_State *L)
 }
 
 static const luaL_Reg iter_meta[] = {
-    {"__gc", iter_close},
-    {"__close", iter_close},
+    {"__gc", iter_gc},
+    {"__close", iter_gc},
     {"__tostring", iter_tostring},
     {NULL, NULL}
 };

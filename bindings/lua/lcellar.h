@@ -24,6 +24,11 @@
  *     finalizers) happens inside a core callback, except the protected call
  *     of a user's progress function (see maint.c); a longjmp through the core
  *     would leave its latches held.
+ *   - Any allocation may run finalizers, and a finalizer may use or close any
+ *     object of the module. So memory a call still needs while it makes Lua
+ *     strings is never reachable from another object: a value from the core
+ *     sits in a guard userdata of this call (db.c), and an iterator defers a
+ *     close that arrives in the middle of its step (iter.c).
  *   - Errors: argument misuse raises a string (luaL_argerror); everything with
  *     a core code raises an error object (error.c); open, and a few documented
  *     expected outcomes, return `nil, message, code` instead.
@@ -49,8 +54,6 @@
  */
 typedef struct lcellar_db {
     cellar_db *db;  /* NULL once closed (or if opening failed) */
-    void *pending;  /* a value from cellar_get not yet handed to Lua (freed
-                       on the next get or at close if pushing it raised) */
     int busy;       /* > 0 while a compact/backup/check/... runs a Lua callback */
 } lcellar_db;
 
@@ -59,7 +62,6 @@ typedef struct lcellar_db {
  */
 typedef struct lcellar_txn {
     cellar_txn *txn; /* NULL once committed or rolled back */
-    void *pending;   /* as lcellar_db.pending */
     int readonly;
 } lcellar_txn;
 
@@ -68,6 +70,8 @@ typedef struct lcellar_txn {
  */
 typedef struct lcellar_iter {
     cellar_iter *it; /* NULL once exhausted or closed */
+    int busy;        /* a step is turning the record into Lua strings */
+    int close_later; /* it:close() was called meanwhile (by a finalizer) */
 } lcellar_iter;
 
 /* error.c */
@@ -83,7 +87,8 @@ void lcellar_db_open(lua_State *L);
 lcellar_db *lcellar_checkdb(lua_State *L, int idx);
 lcellar_db *lcellar_newdb(lua_State *L);
 int lcellar_db_close_quiet(lcellar_db *d);
-int lcellar_push_value(lua_State *L, void **pending, void *val, size_t len);
+void **lcellar_value_guard(lua_State *L);
+int lcellar_push_value(lua_State *L, void **slot, void *val, size_t len);
 
 /* txn.c */
 void lcellar_txn_open(lua_State *L, int methods);

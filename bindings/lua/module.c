@@ -81,8 +81,12 @@ static void parse_options(lua_State *L, cellar_options *o, int dbidx)
         const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "";
         if (strcmp(k, "flag") == 0)
             o->flags = parse_flag(L, opt_string(L, k));
-        else if (strcmp(k, "mode") == 0)
+        else if (strcmp(k, "mode") == 0) {
+            /* 0 would mean "no permissions" to the caller but 0666 to the core */
             o->mode = (unsigned int)opt_uint(L, k, 07777);
+            if (o->mode == 0)
+                luaL_error(L, "bad argument #2 to 'open' (option 'mode' must be permission bits from 1 to 07777 such as 0644, not 0)");
+        }
         else if (strcmp(k, "cache_size") == 0)
             o->cache_size = (size_t)opt_uint(L, k, LUA_MAXINTEGER);
         else if (strcmp(k, "page_size") == 0)

@@ -9,8 +9,8 @@
  *   db:transaction(fn [, {retry = n, readonly = bool}]) -> fn's results
  *
  * db:transaction calls fn(tx); when fn returns, it commits and returns fn's
- * results; when fn raises, it rolls back and re-raises the very same error
- * value. On a conflict it runs fn again with a fresh transaction, at most
+ * results (if fn committed or rolled back tx itself, it just returns them);
+ * when fn raises, it rolls back and re-raises the very same error value. On a conflict it runs fn again with a fresh transaction, at most
  * `retry` more times (default 0), then raises the conflict error.
  *
  * db:transaction is a few lines of Lua (TXN_DRIVER below) over begin/commit,
@@ -50,10 +50,6 @@ static void txn_finish(lcellar_txn *t, int commit, int *rc)
         *rc = cellar_txn_commit(txn);
     else
         cellar_txn_abort(txn);
-    if (t->pending != NULL) {
-        cellar_free(t->pending);
-        t->pending = NULL;
-    }
 }
 
 /* db:begin([mode]) -> tx */
@@ -81,12 +77,13 @@ static int db_begin(lua_State *L)
 
     lcellar_txn *t = (lcellar_txn *)lua_newuserdatauv(L, sizeof *t, 1);
     t->txn = NULL;
-    t->pending = NULL;
     t->readonly = readonly;
     luaL_setmetatable(L, LCELLAR_TXN_MT);
     lua_pushvalue(L, 1);
     lua_setiuservalue(L, -2, 1);
 
+    if (d->db == NULL) /* making the tx ran a finalizer that closed the db */
+        return lcellar_raise_msg(L, CELLAR_ECLOSED, "attempt to use a closed database");
     int rc = cellar_txn_begin(&t->txn, d->db, readonly ? CELLAR_RDONLY : 0);
     if (rc != CELLAR_OK) {
         t->txn = NULL;
@@ -102,10 +99,9 @@ static int tx_get(lua_State *L)
     size_t klen, vlen;
     const char *key = luaL_checklstring(L, 2, &klen);
     void *val;
-    if (t->pending != NULL) {
-        cellar_free(t->pending);
-        t->pending = NULL;
-    }
+    void **slot = lcellar_value_guard(L);
+    if (t->txn == NULL) /* making the guard ran a finalizer that finished tx */
+        return lcellar_raise_msg(L, CELLAR_ECLOSED, "transaction already committed or rolled back");
     int rc = cellar_txn_get(t->txn, key, klen, &val, &vlen);
     if (rc == CELLAR_ENOTFOUND) {
         lua_pushnil(L);
@@ -113,7 +109,7 @@ static int tx_get(lua_State *L)
     }
     if (rc != CELLAR_OK)
         return lcellar_raise(L, rc);
-    return lcellar_push_value(L, &t->pending, val, vlen);
+    return lcellar_push_value(L, slot, val, vlen);
 }
 
 /* tx:has(key) -> boolean */
@@ -187,6 +183,14 @@ static int tx_tostring(lua_State *L)
     return 1;
 }
 
+/* For the driver: is tx still live (fn may have committed or rolled it back)? */
+static int txn_live(lua_State *L)
+{
+    lcellar_txn *t = (lcellar_txn *)luaL_checkudata(L, 1, LCELLAR_TXN_MT);
+    lua_pushboolean(L, t->txn != NULL);
+    return 1;
+}
+
 /* luaL_where for the driver: the position of db:transaction's caller. */
 static int txn_where(lua_State *L)
 {
@@ -201,7 +205,7 @@ static int txn_where(lua_State *L)
  * the iteration ends (error, or commit already done: then a no-op).
  */
 static const char TXN_DRIVER[] =
-    "local begin, where = ...\n"
+    "local begin, where, live = ...\n"
     "local pcall, error, type, pairs, tostring = pcall, error, type, pairs, tostring\n"
     "local pack, unpack, mtype = table.pack, table.unpack, math.type\n"
     "return function(db, fn, opts)\n"
@@ -236,6 +240,7 @@ static const char TXN_DRIVER[] =
     "    local tx <close> = t\n"
     "    local r = pack(pcall(fn, tx))\n"
     "    if not r[1] then error(r[2], 0) end\n"
+    "    if not live(tx) then return unpack(r, 2, r.n) end\n"
     "    local ok, err = pcall(tx.commit, tx)\n"
     "    if ok then return unpack(r, 2, r.n) end\n"
     "    if type(err) == 'table' then err.where = where(2) end\n"
@@ -280,6 +285,7 @@ void lcellar_txn_open(lua_State *L, int methods)
         lua_error(L);
     lua_pushcfunction(L, db_begin);
     lua_pushcfunction(L, txn_where);
-    lua_call(L, 2, 1);
+    lua_pushcfunction(L, txn_live);
+    lua_call(L, 3, 1);
     lua_setfield(L, methods, "transaction");
 }

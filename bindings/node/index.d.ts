@@ -39,7 +39,7 @@ export interface OpenOptions<E extends Encoding = Encoding, KE extends KeyEncodi
   pageSize?: number;
   /** Wait this many ms for another process's lock (0: fail at once with CELLAR_ELOCKED). */
   lockTimeout?: number;
-  /** File mode bits at creation (umask applies); default 0o666. */
+  /** File mode bits at creation, 1 to 0o7777 (umask applies); default 0o666. */
   mode?: number;
   /** How values are read and written (default 'buffer'). */
   encoding?: E;

@@ -178,6 +178,13 @@ PyObject *cdb_db_get_many(cdb_Database *self, PyObject *args, PyObject *kwds)
     PyObject *keys, *dflt = Py_None;
     if (!PyArg_ParseTupleAndKeywords(args, kwds, "O|O:get_many", kwlist, &keys, &dflt))
         return NULL;
+    if (PyUnicode_Check(keys) || PyObject_CheckBuffer(keys)) {
+        /* one key where a collection of keys belongs: refuse it rather than
+         * look up each character or byte */
+        PyErr_Format(PyExc_TypeError, "get_many expects an iterable of keys, not one key (%.100s)",
+                     Py_TYPE(keys)->tp_name);
+        return NULL;
+    }
     PyObject *seq = PySequence_Fast(keys, "get_many expects an iterable of keys");
     if (seq == NULL)
         return NULL;

@@ -153,10 +153,18 @@ void cdb_report_fn(uint64_t page, const char *message, void *payload)
     if (p->problems == NULL)
         return;
     PyGILState_STATE g = PyGILState_Ensure();
+    /* Making the tuple may run the garbage collector and so finalizers: as
+     * in a progress callback, they must not re-enter the database (check
+     * holds its writer lock). */
+    unsigned long prev = p->dbo ? p->dbo->cb_thread : 0;
+    if (p->dbo)
+        p->dbo->cb_thread = PyThread_get_thread_ident();
     PyObject *t = Py_BuildValue("(Ks)", (unsigned long long)page, message ? message : "");
     if (t == NULL || PyList_Append(p->problems, t) < 0)
         PyErr_Clear(); /* best effort: a report lost to memory pressure */
     Py_XDECREF(t);
+    if (p->dbo)
+        p->dbo->cb_thread = prev;
     PyGILState_Release(g);
 }
 

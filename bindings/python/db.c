@@ -49,7 +49,12 @@ static PyObject *db_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
 
 static int parse_sync(PyObject *obj, int *out)
 {
-    const char *s = PyUnicode_Check(obj) ? PyUnicode_AsUTF8(obj) : NULL;
+    if (!PyUnicode_Check(obj)) {
+        PyErr_Format(PyExc_TypeError, "sync must be None, 'normal', 'full' or 'off', not %.100s",
+                     Py_TYPE(obj)->tp_name);
+        return -1;
+    }
+    const char *s = PyUnicode_AsUTF8(obj);
     if (s && strcmp(s, "normal") == 0)
         *out = CELLAR_SYNC_NORMAL;
     else if (s && strcmp(s, "full") == 0)
@@ -133,7 +138,10 @@ static int db_init(cdb_Database *self, PyObject *args, PyObject *kwds)
         goto fail;
     if (mode <= 0 || mode > 07777) {
         /* mode 0 would mean "no permissions" to a dbm user but 0666 to the core */
-        cdb_raise_msg(CELLAR_EINVAL, "mode must be permission bits such as 0o666 (not 0)");
+        char msg[120];
+        PyOS_snprintf(msg, sizeof msg,
+                      "mode must be permission bits from 0o1 to 0o7777 such as 0o666, not %d", mode);
+        cdb_raise_msg(CELLAR_EINVAL, msg);
         goto fail;
     }
     int timeout_ms = 0;

@@ -82,27 +82,33 @@ static PyObject *iter_next(cdb_Iterator *self)
     CDB_UNLOCKED(rc = cellar_iter_next(self->it, want_k ? &k : NULL, want_k ? &klen : NULL,
                                        want_v ? &v : NULL, want_v ? &vlen : NULL));
     self->started = 1;
-    PyObject *result = NULL;
+    PyObject *result = NULL, *ko = NULL, *vo = NULL;
     if (rc == CELLAR_OK) {
         /* k and v stay valid until the next call on the iterator: the busy
-         * flags stay up while they are copied, since allocating can run a
-         * finalizer that lets another thread in. */
-        if (self->kind == CDB_KEYS) {
-            result = PyBytes_FromStringAndSize(k, (Py_ssize_t)klen);
-        } else if (self->kind == CDB_VALUES) {
-            result = PyBytes_FromStringAndSize(v, (Py_ssize_t)vlen);
-        } else {
-            PyObject *ko = PyBytes_FromStringAndSize(k, (Py_ssize_t)klen);
-            PyObject *vo = ko ? PyBytes_FromStringAndSize(v, (Py_ssize_t)vlen) : NULL;
-            result = vo ? PyTuple_Pack(2, ko, vo) : NULL;
-            Py_XDECREF(ko);
-            Py_XDECREF(vo);
-        }
-    } else if (rc != CELLAR_ENOTFOUND) {
-        cdb_raise(rc);
+         * flags stay up while they are copied. Only bytes are made here:
+         * they are not tracked by the garbage collector, so making them runs
+         * no finalizer, which could close the database (close() waits for
+         * calls in flight: a call of this very thread would never finish) or
+         * let another thread in. The pair is made after the flags drop. */
+        if (self->kind != CDB_VALUES)
+            ko = PyBytes_FromStringAndSize(k, (Py_ssize_t)klen);
+        if (self->kind != CDB_KEYS && (ko != NULL || self->kind == CDB_VALUES))
+            vo = PyBytes_FromStringAndSize(v, (Py_ssize_t)vlen);
     }
     self->busy = 0;
     cdb_db_leave(self->dbo);
+    if (rc != CELLAR_OK && rc != CELLAR_ENOTFOUND)
+        cdb_raise(rc); /* makes an exception object: after the flags drop too */
+    if (rc == CELLAR_OK) {
+        if (self->kind == CDB_KEYS)
+            result = Py_XNewRef(ko);
+        else if (self->kind == CDB_VALUES)
+            result = Py_XNewRef(vo);
+        else if (ko != NULL && vo != NULL)
+            result = PyTuple_Pack(2, ko, vo);
+        Py_XDECREF(ko);
+        Py_XDECREF(vo);
+    }
     if (rc == CELLAR_ENOTFOUND || (rc != CELLAR_OK && rc != CELLAR_ECLOSED && rc != CELLAR_EFORK)) {
         self->done = 1; /* the end (StopIteration), or an error that ends it */
         iter_release(self);

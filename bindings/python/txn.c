@@ -404,6 +404,8 @@ static PyObject *txn_enter_cm(cdb_Transaction *self, PyObject *unused)
     (void)unused;
     if (self->txn == NULL)
         return cdb_raise_closed("cellardb: the transaction is finished (committed or rolled back)");
+    if (self->dbo->db == NULL || self->dbo->closing)
+        return cdb_raise_closed("cellardb: the database is closed");
     return Py_NewRef(self);
 }
 

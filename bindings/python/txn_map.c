@@ -110,38 +110,40 @@ PyObject *cdb_txn_iter(cdb_Transaction *self)
  * (absent from the database: +1) or deleted (present in it: -1). */
 Py_ssize_t cdb_txn_length(cdb_Transaction *self)
 {
-    if (cdb_txn_enter(self) < 0)
-        return -1;
-    Py_ssize_t result = -1;
+    /* Every Python object is made outside enter/leave: making one may run
+     * the garbage collector, whose finalizers must not find a call of this
+     * thread in flight (close() would wait for it forever). */
     PyObject *writes = PyDict_Items(self->writes);
     if (writes == NULL)
-        goto done;
+        return -1;
+    if (cdb_txn_enter(self) < 0) {
+        Py_DECREF(writes);
+        return -1;
+    }
     uint64_t n = 0;
     int rc;
+    int64_t count = 0;
     CDB_UNLOCKED(rc = cellar_count(self->dbo->db, &n));
-    if (rc != CELLAR_OK) {
-        cdb_raise(rc);
-        goto done;
-    }
-    int64_t count = (int64_t)n;
-    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(writes); i++) {
+    if (rc == CELLAR_OK)
+        count = (int64_t)n;
+    for (Py_ssize_t i = 0; rc == CELLAR_OK && i < PyList_GET_SIZE(writes); i++) {
         PyObject *pair = PyList_GET_ITEM(writes, i);
         PyObject *key = PyTuple_GET_ITEM(pair, 0); /* bytes */
         int alive = PyTuple_GET_ITEM(pair, 1) == Py_True;
         CDB_UNLOCKED(rc = cellar_exists(self->dbo->db, PyBytes_AS_STRING(key),
                                         (size_t)PyBytes_GET_SIZE(key)));
-        if (rc != CELLAR_OK && rc != CELLAR_ENOTFOUND) {
-            cdb_raise(rc);
-            goto done;
-        }
         int in_db = rc == CELLAR_OK;
+        if (rc == CELLAR_ENOTFOUND)
+            rc = CELLAR_OK;
         count += (alive && !in_db) - (!alive && in_db);
     }
-    result = count < 0 ? 0 : (Py_ssize_t)count;
-done:
-    Py_XDECREF(writes);
     cdb_txn_leave(self);
-    return result;
+    Py_DECREF(writes);
+    if (rc != CELLAR_OK) {
+        cdb_raise(rc);
+        return -1;
+    }
+    return count < 0 ? 0 : (Py_ssize_t)count;
 }
 
 PyObject *cdb_txn_clear(cdb_Transaction *self, PyObject *unused)

@@ -2,8 +2,9 @@
  * cellar_swig.c - the object layer under the SWIG bindings (see cellar_swig.h
  * for the error, lifetime and locking rules this file implements).
  *
- * Lock order: a child's busy mutex, then its database's rwlock. Nothing here
- * calls back into a language, so no lock is held across foreign code.
+ * Lock order: a child's busy mutex, then its database's rwlock; the list of
+ * databases (g_dbs_lock) before any database's rwlock. Nothing here calls
+ * back into a language, so no lock is held across foreign code.
  */
 #define _POSIX_C_SOURCE 200809L /* pthread_rwlock_t, strdup */
 
@@ -47,6 +48,22 @@ static void fail_msg(int code, const char *fmt, ...)
     vsnprintf(t_status.msg + n, sizeof t_status.msg - (size_t)n, fmt, ap);
     va_end(ap);
     t_status.code = code;
+}
+
+void cellar_swig_fail_null(const char *type)
+{
+    if (strncmp(type, "struct ", 7) == 0)
+        type += 7;
+    fail_msg(CELLAR_ECLOSED, "the %s object is closed or null", type);
+}
+
+/* A method called on no object: 1 if self is there, else records why. */
+static int have(const void *self, const char *type)
+{
+    if (self != NULL)
+        return 1;
+    cellar_swig_fail_null(type);
+    return 0;
 }
 
 /* Record a failure returned by the core, with the core's detail if it has one. */
@@ -183,18 +200,18 @@ void delete_CellarClock(CellarClock *self) { (void)self; /* kept: see header */ 
 
 int64_t CellarClock_now(CellarClock *self)
 {
-    return self ? atomic_load(&self->now) : 0;
+    return have(self, "CellarClock") ? atomic_load(&self->now) : 0;
 }
 
 void CellarClock_set(CellarClock *self, int64_t ms)
 {
-    if (self && need_nonneg(ms, "time"))
+    if (have(self, "CellarClock") && need_nonneg(ms, "time"))
         atomic_store(&self->now, ms);
 }
 
 void CellarClock_advance(CellarClock *self, int64_t ms)
 {
-    if (self && need_nonneg(ms, "clock step"))
+    if (have(self, "CellarClock") && need_nonneg(ms, "clock step"))
         atomic_fetch_add(&self->now, ms);
 }
 
@@ -218,23 +235,33 @@ CellarOptions *new_CellarOptions(void)
 
 void delete_CellarOptions(CellarOptions *self) { free(self); }
 
+#define OPTS "CellarOptions"
+
 CellarOptions *CellarOptions_copy(CellarOptions *self)
 {
+    if (!have(self, OPTS))
+        return NULL;
     CellarOptions *p = new_CellarOptions();
-    if (p && self)
+    if (p)
         *p = *self;
     return p;
 }
 
 void CellarOptions_set_flags(CellarOptions *self, unsigned int flags)
 {
-    self->o.flags = flags;
+    if (have(self, OPTS))
+        self->o.flags = flags;
 }
 
-unsigned int CellarOptions_get_flags(CellarOptions *self) { return self->o.flags; }
+unsigned int CellarOptions_get_flags(CellarOptions *self)
+{
+    return have(self, OPTS) ? self->o.flags : 0;
+}
 
 static void set_flag(CellarOptions *self, unsigned int flag, int on)
 {
+    if (!have(self, OPTS))
+        return;
     if (on)
         self->o.flags |= flag;
     else
@@ -245,7 +272,7 @@ void CellarOptions_set_readonly(CellarOptions *self, int on)
 {
     set_flag(self, CELLAR_RDONLY, on);
     /* a read-only open never creates */
-    if (on)
+    if (on && self)
         set_flag(self, CELLAR_CREATE, 0);
 }
 
@@ -255,13 +282,13 @@ void CellarOptions_set_truncate(CellarOptions *self, int on) { set_flag(self, CE
 
 void CellarOptions_set_cache_size(CellarOptions *self, int64_t bytes)
 {
-    if (need_nonneg(bytes, "cache_size"))
+    if (have(self, OPTS) && need_nonneg(bytes, "cache_size"))
         self->o.cache_size = (size_t)bytes;
 }
 
 void CellarOptions_set_page_size(CellarOptions *self, int64_t bytes)
 {
-    if (!need_nonneg(bytes, "page_size"))
+    if (!have(self, OPTS) || !need_nonneg(bytes, "page_size"))
         return;
     if (bytes > (int64_t)CELLAR_MAX_PAGE_SIZE) {
         fail_msg(CELLAR_EINVAL, "page_size %lld is over %u", (long long)bytes,
@@ -273,6 +300,8 @@ void CellarOptions_set_page_size(CellarOptions *self, int64_t bytes)
 
 void CellarOptions_set_sync(CellarOptions *self, const char *mode)
 {
+    if (!have(self, OPTS))
+        return;
     if (mode == NULL)
         fail_msg(CELLAR_EINVAL, "sync mode must be \"normal\", \"full\" or \"off\"");
     else if (strcmp(mode, "normal") == 0)
@@ -287,6 +316,8 @@ void CellarOptions_set_sync(CellarOptions *self, const char *mode)
 
 void CellarOptions_set_mode(CellarOptions *self, int mode)
 {
+    if (!have(self, OPTS))
+        return;
     if (mode < 0 || mode > 07777)
         fail_msg(CELLAR_EINVAL, "file mode %o is out of range", (unsigned)mode);
     else
@@ -295,18 +326,20 @@ void CellarOptions_set_mode(CellarOptions *self, int mode)
 
 void CellarOptions_set_lock_timeout(CellarOptions *self, int ms)
 {
-    if (need_nonneg(ms, "lock_timeout"))
+    if (have(self, OPTS) && need_nonneg(ms, "lock_timeout"))
         self->o.lock_timeout_ms = ms;
 }
 
 void CellarOptions_set_wal_limit(CellarOptions *self, int64_t bytes)
 {
-    if (need_nonneg(bytes, "wal_limit"))
+    if (have(self, OPTS) && need_nonneg(bytes, "wal_limit"))
         self->o.wal_limit = (uint64_t)bytes;
 }
 
 void CellarOptions_set_clock(CellarOptions *self, CellarClock *clock)
 {
+    if (!have(self, OPTS))
+        return;
     self->o.clock = clock ? clock_read : NULL;
     self->o.clock_payload = clock;
 }
@@ -318,7 +351,12 @@ struct CellarDB {
     cellar_db *db;         /* NULL once closed; guarded by lock */
     atomic_int refs;       /* the proxy + each live child */
     char *path;
+    CellarDB *prev, *next; /* every CellarDB, for cellar_swig_close_all; g_dbs_lock */
 };
+
+/* Taken before a CellarDB's lock, never while holding one. */
+static pthread_mutex_t g_dbs_lock = PTHREAD_MUTEX_INITIALIZER;
+static CellarDB *g_dbs;
 
 /* Enter a call on the database: holds the read lock on success. */
 static int db_enter(CellarDB *d)
@@ -344,7 +382,15 @@ static void db_release(CellarDB *d)
 {
     if (atomic_fetch_sub(&d->refs, 1) != 1)
         return;
-    /* last reference: nobody else can reach d now */
+    /* last reference: nobody else can reach d now (but cellar_swig_close_all) */
+    pthread_mutex_lock(&g_dbs_lock);
+    if (d->prev)
+        d->prev->next = d->next;
+    else
+        g_dbs = d->next;
+    if (d->next)
+        d->next->prev = d->prev;
+    pthread_mutex_unlock(&g_dbs_lock);
     if (d->db != NULL)
         (void)cellar_close(d->db);
     pthread_rwlock_destroy(&d->lock);
@@ -376,7 +422,22 @@ CellarDB *new_CellarDB(const char *path, CellarOptions *opts)
     pthread_rwlock_init(&d->lock, NULL);
     atomic_init(&d->refs, 1);
     d->path = p;
+    pthread_mutex_lock(&g_dbs_lock);
+    d->next = g_dbs;
+    if (g_dbs)
+        g_dbs->prev = d;
+    g_dbs = d;
+    pthread_mutex_unlock(&g_dbs_lock);
     return d;
+}
+
+void cellar_swig_close_all(void)
+{
+    pthread_mutex_lock(&g_dbs_lock);
+    for (CellarDB *d = g_dbs; d != NULL; d = d->next)
+        CellarDB_close(d);
+    pthread_mutex_unlock(&g_dbs_lock);
+    cellar_swig_clear(); /* a failed final checkpoint leaves the data in the log */
 }
 
 void CellarDB_close(CellarDB *self)
@@ -785,7 +846,9 @@ struct CellarIter {
     cellar_iter *it; /* NULL once closed */
     const void *key, *val;
     size_t klen, vlen;
-    int state; /* 0: before the first record, 1: on a record, 2: at the end */
+    int state; /* 0: before the first record, 1: on a record, 2: at the end,
+                  3: stopped by the error `err` (sticky: never mistaken for the end) */
+    int err;
 };
 
 /* Enter a call on a child: holds its busy mutex and its database's read lock. */
@@ -1006,15 +1069,19 @@ int CellarIter_advance(CellarIter *self)
         /* failure recorded */
     } else if (self->state == 2) {
         more = 0; /* the end is sticky */
+    } else if (self->state == 3) {
+        fail_msg(self->err, "the iterator stopped on an earlier error; open a new one");
     } else {
         int rc = cellar_iter_next(self->it, &self->key, &self->klen, &self->val, &self->vlen);
         if (rc == CELLAR_OK) {
             self->state = 1;
             more = 1;
-        } else {
+        } else if (rc == CELLAR_ENOTFOUND) {
             self->state = 2;
-            if (rc != CELLAR_ENOTFOUND)
-                fail_core(rc);
+        } else {
+            self->state = 3;
+            self->err = rc;
+            fail_core(rc);
         }
     }
     child_leave(&self->busy, self->owner);
@@ -1032,6 +1099,8 @@ static CellarBytes iter_copy(CellarIter *self, int want_key)
         return b;
     if (!owner_open(self->owner, "iterator"))
         ; /* failure recorded */
+    else if (self->state == 3)
+        fail_msg(self->err, "the iterator stopped on an earlier error; open a new one");
     else if (self->state != 1)
         fail_msg(CELLAR_EINVAL, "the iterator is not on a record (call advance first)");
     else if (want_key)

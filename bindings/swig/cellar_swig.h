@@ -26,7 +26,10 @@
  *   close takes the write lock: closing while another thread is inside a call
  *   waits for that call, and every later call fails with CELLAR_ECLOSED;
  * - a transaction or iterator is meant for one thread at a time; a second
- *   thread that calls it while it is busy gets CELLAR_EBUSY, not a crash.
+ *   thread that calls it while it is busy gets CELLAR_EBUSY, not a crash;
+ * - at the end of a program, objects may never be freed (a global at Perl's
+ *   global destruction, Tcl's exit): cellar_swig_close_all closes whatever
+ *   is still open, so that every file gets its final checkpoint.
  * The core defines what happens to children of a closed database (they are
  * dead: CELLAR_ECLOSED); this layer never frees a core handle twice.
  *
@@ -57,6 +60,11 @@ void cellar_swig_clear(void);
 int cellar_swig_code(void);
 /** The failure's message ("key not found: ..."); "" when none. */
 const char *cellar_swig_message(void);
+/** Record CELLAR_ECLOSED for a method called on no object: a closed Java
+ * value object (options, clock, stats), Perl undef, Tcl NULL. `type` names
+ * the class. (The options and clock functions check for themselves; a stats
+ * field is checked by a typemap in cellardb.i.) */
+void cellar_swig_fail_null(const char *type);
 
 /* ---- values handed to and from the languages ---------------------------- */
 
@@ -151,6 +159,11 @@ CellarOptions *CellarOptions_copy(CellarOptions *self);
 CellarDB *new_CellarDB(const char *path, CellarOptions *opts);
 void delete_CellarDB(CellarDB *self); /* drops the proxy's reference */
 void CellarDB_close(CellarDB *self);  /* closes now; a second close is a no-op */
+/** Close every database object still open, as CellarDB_close (the objects
+ * stay, closed). For the end of a program, where a garbage collector frees
+ * what is left in no order or not at all: Perl's END block, Tcl's exit
+ * handler. Never fails (a failed final checkpoint leaves the data in the log). */
+void cellar_swig_close_all(void);
 int CellarDB_closed(CellarDB *self);
 const char *CellarDB_path(CellarDB *self);
 

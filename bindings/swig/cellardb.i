@@ -40,8 +40,9 @@
 
 %include <stdint.i>
 
-/* Each language says how to raise the recorded failure (cellar_swig_raise)
- * and how a wrapper leaves after raising (CELLAR_SWIG_LEAVE). */
+/* Each language says how to raise the recorded failure: CELLAR_SWIG_RAISE
+ * after the call (Java leaves the exception pending so that the arrays are
+ * released), CELLAR_SWIG_RAISE_NOW before it, leaving the wrapper at once. */
 #if defined(SWIGJAVA)
 %include "cellardb_java.swg"
 #elif defined(SWIGPERL)
@@ -58,6 +59,17 @@
     $action
     if (cellar_swig_code() != CELLAR_OK) {
         CELLAR_SWIG_RAISE;
+    }
+}
+
+/* A stats field read on no object (a closed Java stats object; Perl undef;
+ * Tcl NULL) raises CELLAR_ECLOSED instead of following a null pointer. The
+ * other classes check in cellar_swig.c, after their arguments are converted
+ * (a return from here would skip the release of a converted argument). */
+%typemap(check) struct CellarStats *self {
+    if ($1 == NULL) {
+        cellar_swig_fail_null("$*1_ltype");
+        CELLAR_SWIG_RAISE_NOW;
     }
 }
 
@@ -105,6 +117,15 @@ const char *cellar_errname(int code);
 %rename(strerror) cellar_strerror;
 const char *cellar_strerror(int code);
 
+/* Close every database still open (at the end of a program; Perl and Tcl
+ * call it for you, from an END block and an exit handler). */
+#if defined(SWIGJAVA)
+%rename(closeAll) cellar_swig_close_all;
+#else
+%rename(close_all) cellar_swig_close_all;
+#endif
+void cellar_swig_close_all(void);
+
 /* ---- the classes -------------------------------------------------------- */
 
 /* Transactions, iterators and stats come only from a CellarDB. */
@@ -145,15 +166,15 @@ typedef struct CellarStats {
     ~CellarOptions();
     void set_flags(unsigned int flags);
     unsigned int get_flags();
-    void set_readonly(bool on);
-    void set_create(bool on);
-    void set_truncate(bool on);
-    void set_cache_size(int64_t bytes);
-    void set_page_size(int64_t bytes);
+    void set_readonly(bool readonly);
+    void set_create(bool create);
+    void set_truncate(bool truncate);
+    void set_cache_size(int64_t cache_size);
+    void set_page_size(int64_t page_size);
     void set_sync(const char *mode);
     void set_mode(int mode);
-    void set_lock_timeout(int ms);
-    void set_wal_limit(int64_t bytes);
+    void set_lock_timeout(int lock_timeout);
+    void set_wal_limit(int64_t wal_limit);
     void set_clock(CellarClock *clock);
     CellarOptions *copy();
 }

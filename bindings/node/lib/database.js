@@ -10,6 +10,8 @@ const { typeError, valueError, rangeError } = require('./errors');
 const { Transaction, runTransaction, runTransactionAsync } = require('./transaction');
 
 const FLAGS = { r: 0x1, w: 0x0, c: 0x2, n: 0x2 | 0x4 };
+const OPEN_OPTIONS = ['flag', 'cacheSize', 'sync', 'pageSize', 'lockTimeout', 'mode', 'encoding',
+  'keyEncoding', 'clock'];
 const SYNC = { normal: 0, full: 1, off: 2 };
 const ITER_KEYS = 1;
 const ITER_VALUES = 2;
@@ -95,6 +97,12 @@ class Database {
       throw typeError(`options must be an object (got ${describe(options)})`);
     }
     const file = pathArg(path, 'path');
+    // A misspelt option (readonly, cache_size, ...) would be ignored silently.
+    for (const name of Object.keys(opts)) {
+      if (!OPEN_OPTIONS.includes(name)) {
+        throw valueError(`unknown option ${name} (known: ${OPEN_OPTIONS.join(', ')})`);
+      }
+    }
     const flag = opts.flag === undefined ? 'c' : opts.flag;
     if (!Object.prototype.hasOwnProperty.call(FLAGS, flag)) {
       throw valueError(`flag must be 'r', 'w', 'c' or 'n' (got ${String(flag)})`);
@@ -106,7 +114,8 @@ class Database {
     const cacheSize = optInt(opts, 'cacheSize', 0, Number.MAX_SAFE_INTEGER, 0);
     const pageSize = optInt(opts, 'pageSize', 0, 65536, 0);
     const lockTimeout = optInt(opts, 'lockTimeout', 0, 0x7fffffff, 0);
-    const mode = optInt(opts, 'mode', 0, 0o7777, 0);
+    // mode 0 would mean "no permissions" to the caller but 0o666 to the core
+    const mode = optInt(opts, 'mode', 1, 0o7777, 0);
     this.#codec = valueCodec(opts.encoding);
     this.#keyCodec = keyCodec(opts.keyEncoding);
     this.#readOnly = flag === 'r';
@@ -228,6 +237,9 @@ class Database {
 
   /** Begin a transaction by hand (commit() or abort() it). */
   begin(options) {
+    if (options !== undefined && options !== null && typeof options !== 'object') {
+      throw typeError(`options must be an object (got ${describe(options)})`);
+    }
     const readOnly = !!(options && options.readOnly);
     return new Transaction(this.#h, native.txnBegin(this.#h, readOnly), this.#codec);
   }

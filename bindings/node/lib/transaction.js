@@ -67,8 +67,14 @@ class Transaction {
   }
 
   commit() {
+    try {
+      native.txnCommit(this.#t);
+    } catch (err) {
+      // Refused while an async call of this transaction runs: it stays open.
+      if (!(err && err.code === 'CELLAR_EBUSY')) this.#done = true;
+      throw err;
+    }
     this.#done = true;
-    native.txnCommit(this.#t);
   }
 
   /** Commit on the thread pool (the log append and any fsync happen there). */
@@ -85,8 +91,8 @@ class Transaction {
 
   /** Drop the writes. A no-op once committed or aborted. */
   abort() {
+    native.txnAbort(this.#t); // throws CELLAR_EBUSY (and stays open) during an async call
     this.#done = true;
-    native.txnAbort(this.#t);
   }
 
   get [Symbol.toStringTag]() { return 'CellarTransaction'; }
@@ -96,7 +102,8 @@ function txnOptions(options) {
   if (options === undefined || options === null) return { retries: 0, readOnly: false };
   if (typeof options !== 'object') throw typeError(`options must be an object (got ${describe(options)})`);
   const retries = options.retries === undefined ? 0 : options.retries;
-  if (typeof retries !== 'number' || !Number.isInteger(retries) || retries < 0) {
+  if (typeof retries !== 'number') throw typeError(`retries must be a number (got ${describe(retries)})`);
+  if (!Number.isInteger(retries) || retries < 0) {
     throw rangeError(`retries must be an integer >= 0 (got ${String(retries)})`);
   }
   return { retries, readOnly: !!options.readOnly };

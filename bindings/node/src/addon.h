@@ -70,12 +70,16 @@ typedef struct node_txn {
     uint32_t magic;
     cellar_txn *txn; /* NULL once committed or aborted */
     int busy;        /* an async commit or read is running */
+    node_db *h;      /* its database (kept alive by href) */
+    napi_ref href;
 } node_txn;
 
 /* An iterator; a record that did not fit in the last batch waits here. */
 typedef struct node_iter {
     uint32_t magic;
     cellar_iter *it;
+    node_db *h;      /* its database (kept alive by href) */
+    napi_ref href;
     int pending;
     const void *pk, *pv;
     size_t pklen, pvlen;

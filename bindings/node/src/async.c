@@ -14,6 +14,7 @@
  */
 #include "addon.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -234,9 +235,22 @@ static napi_value work_start(napi_env env, work *w, const char *name)
     return promise;
 }
 
+/* Refuse bytes over the core's limit before copying them for the pool (a
+ * value over 1 GiB would be copied whole only to be refused there). */
+static int over_limit(napi_env env, addon_env *ae, const bytes *b, size_t limit, const char *what)
+{
+    if (b->n <= limit)
+        return 0;
+    captured_error e = { CELLAR_ETOOBIG, 0, "" };
+    snprintf(e.message, sizeof e.message, "%s of %zu bytes is over the %zu-byte limit", what, b->n,
+             limit);
+    napi_throw(env, make_error(env, ae, &e));
+    return -1;
+}
+
 static int own_key(napi_env env, addon_env *ae, napi_value v, work *w)
 {
-    if (arg_key(env, ae, v, &w->k))
+    if (arg_key(env, ae, v, &w->k) || over_limit(env, ae, &w->k, CELLAR_MAX_KEY_SIZE, "key"))
         return -1;
     if (bytes_own(&w->k)) {
         throw_cellar(env, ae, CELLAR_ENOMEM);
@@ -288,7 +302,8 @@ static napi_value fn_put(napi_env env, napi_callback_info info)
     napi_typeof(env, argv[3], &t);
     if (own_key(env, ae, argv[1], w) ||
         (t != napi_undefined && arg_u64(env, argv[3], "ttl must be a number of ms", &w->ttl)) ||
-        arg_value(env, ae, argv[2], 0, &w->v)) {
+        arg_value(env, ae, argv[2], 0, &w->v) ||
+        over_limit(env, ae, &w->v, CELLAR_MAX_VALUE_SIZE, "value")) {
         work_free(env, w);
         return NULL;
     }
@@ -309,6 +324,15 @@ static int own_slices(bytes *hold, cellar_slice *s, uint32_t n)
     return 0;
 }
 
+static int slices_over_limit(napi_env env, addon_env *ae, const bytes *hold, uint32_t n,
+                             size_t limit, const char *what)
+{
+    for (uint32_t i = 0; i < n; i++)
+        if (over_limit(env, ae, &hold[i], limit, what))
+            return -1;
+    return 0;
+}
+
 /* getManyAsync(db, keys[]) */
 static napi_value fn_get_many(napi_env env, napi_callback_info info)
 {
@@ -317,7 +341,8 @@ static napi_value fn_get_many(napi_env env, napi_callback_info info)
     work *w = ae ? work_new(env, ae, argv[0], W_GET_MANY) : NULL;
     if (!w)
         return NULL;
-    if (db_collect_slices(env, ae, argv[1], 0, &w->keys, &w->kh, &w->n)) {
+    if (db_collect_slices(env, ae, argv[1], 0, &w->keys, &w->kh, &w->n) ||
+        slices_over_limit(env, ae, w->kh, w->n, CELLAR_MAX_KEY_SIZE, "key")) {
         work_free(env, w);
         return NULL;
     }
@@ -353,6 +378,11 @@ static napi_value fn_put_many(napi_env env, napi_callback_info info)
         w->vals = NULL;
         work_free(env, w);
         return throw_type(env, "keys and values differ in length");
+    }
+    if (slices_over_limit(env, ae, w->kh, w->n, CELLAR_MAX_KEY_SIZE, "key") ||
+        slices_over_limit(env, ae, w->vh, w->n, CELLAR_MAX_VALUE_SIZE, "value")) {
+        work_free(env, w);
+        return NULL;
     }
     if (own_slices(w->kh, w->keys, w->n) || own_slices(w->vh, w->vals, w->n)) {
         work_free(env, w);

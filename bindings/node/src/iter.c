@@ -27,8 +27,9 @@
 static void iter_finalize(napi_env env, void *data, void *hint)
 {
     node_iter *n = data;
-    (void)env;
     (void)hint;
+    if (n->href)
+        napi_delete_reference(env, n->href);
     cellar_iter_close(n->it);
     n->magic = 0;
     free(n);
@@ -44,6 +45,13 @@ static node_iter *arg_iter(napi_env env, addon_env *ae, napi_value v, int need_o
     }
     if (need_open && !((node_iter *)p)->it) {
         throw_closed(env, ae, "iterator");
+        return NULL;
+    }
+    /* close() with async calls still running leaves the core handle open
+     * until they finish: the iterator is dead for JS from close() on. */
+    node_db *h = ((node_iter *)p)->h;
+    if (need_open && h && (!h->db || h->closing)) {
+        throw_closed(env, ae, "database");
         return NULL;
     }
     return p;
@@ -67,7 +75,14 @@ static napi_value fn_open(napi_env env, napi_callback_info info)
         free(n);
         return throw_cellar(env, ae, rc);
     }
+    if (napi_create_reference(env, argv[0], 1, &n->href) != napi_ok) {
+        cellar_iter_close(n->it);
+        free(n);
+        return NULL;
+    }
+    n->h = h;
     if (napi_create_external(env, n, iter_finalize, NULL, &ext) != napi_ok) {
+        napi_delete_reference(env, n->href);
         cellar_iter_close(n->it);
         free(n);
         return NULL;

@@ -20,10 +20,11 @@
 static void txn_finalize(napi_env env, void *data, void *hint)
 {
     node_txn *t = data;
-    (void)env;
     (void)hint;
     if (t->busy)
         return; /* environment teardown with a commit in the pool: leave it */
+    if (t->href)
+        napi_delete_reference(env, t->href);
     cellar_txn_abort(t->txn);
     t->magic = 0;
     free(t);
@@ -41,6 +42,12 @@ node_txn *arg_txn(napi_env env, addon_env *ae, napi_value v)
     t = p;
     if (!t->txn) {
         throw_closed(env, ae, "transaction");
+        return NULL;
+    }
+    /* close() with async calls still running leaves the core handle open
+     * until they finish: the transaction is dead for JS from close() on. */
+    if (t->h && (!t->h->db || t->h->closing)) {
+        throw_closed(env, ae, "database");
         return NULL;
     }
     if (t->busy) {
@@ -72,7 +79,14 @@ static napi_value fn_begin(napi_env env, napi_callback_info info)
         free(t);
         return throw_cellar(env, ae, rc);
     }
+    if (napi_create_reference(env, argv[0], 1, &t->href) != napi_ok) {
+        cellar_txn_abort(t->txn);
+        free(t);
+        return NULL;
+    }
+    t->h = h;
     if (napi_create_external(env, t, txn_finalize, NULL, &ext) != napi_ok) {
+        napi_delete_reference(env, t->href);
         cellar_txn_abort(t->txn);
         free(t);
         return NULL;

@@ -141,6 +141,10 @@ class Database(_cellardb.Database, _MutableMapping):
         ConflictError when every attempt conflicted, and any other exception
         at once (after rolling back).
         """
+        if not callable(fn):
+            raise TypeError(f"fn must be callable, not {type(fn).__name__}")
+        if not isinstance(retries, int) or isinstance(retries, bool):
+            raise TypeError(f"retries must be an int, not {type(retries).__name__}")
         if retries < 0:
             raise ValueError("retries must be >= 0")
         for attempt in range(retries + 1):

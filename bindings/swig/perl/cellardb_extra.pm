@@ -35,6 +35,7 @@ sub throw {
 package cellardb;
 use strict;
 use warnings;
+use Scalar::Util ();
 
 my %OPTION_SETTERS = (
     readonly     => 'set_readonly',
@@ -66,8 +67,31 @@ sub options {
 
 # cellardb::open($path, %options): the database, or dies with a cellardb::Error.
 sub open {    ## no critic (ProhibitBuiltinHomonyms)
-    my ($path, %opt) = @_;
-    return cellardb::CellarDB->new($path, options(%opt));
+    my ($path, @opt) = @_;
+    cellardb::Error->throw($cellardb::EINVAL, "options come in name => value pairs")
+        if @opt % 2;
+    return cellardb::CellarDB->new($path, options(@opt));
+}
+
+# Perl threads copy every variable into a new thread; a copy of one of these
+# objects would point at the C object without owning it, and be left
+# dangling when the original is freed (a crash). So, as DBI does with its
+# handles, they are not copied: in a new thread they are unblessed, unusable
+# references. A thread opens the file itself (the core shares the one open
+# database).
+for my $class (qw(CellarDB CellarTxn CellarIter CellarOptions CellarClock CellarStats)) {
+    no strict 'refs';
+    *{"cellardb::${class}::CLONE_SKIP"} = sub { 1 };
+}
+
+# Databases still open when the program ends are closed here. At global
+# destruction Perl frees what is left in no set order, and the generated
+# destructors then often find their bookkeeping gone and free nothing: a
+# database kept in a global, in a reference cycle, or only by a transaction
+# would end without its final checkpoint.
+END {
+    local ($@, $!, $?);
+    cellardb::close_all();
 }
 
 package cellardb::CellarDB;
@@ -76,6 +100,8 @@ package cellardb::CellarDB;
 # rethrow when it dies. Returns what $code returned.
 sub transaction {
     my ($self, $code, %opt) = @_;
+    cellardb::Error->throw($cellardb::EINVAL, "transaction wants a code reference")
+        unless ref $code eq 'CODE' || (Scalar::Util::blessed($code) && overload::Method($code, '&{}'));
     my $txn = $self->begin($opt{readonly} ? 1 : 0);
     my @result;
     my $ok = eval {

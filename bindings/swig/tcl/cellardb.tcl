@@ -114,9 +114,19 @@ proc ::cellardb::transaction {db txnVar args} {
     set t $txn
     try {
         set code [catch {uplevel 1 [lindex $args 0]} result opts]
+        # a body that deleted (or renamed) the transaction command took it
+        # out of our hands: it is not committed
+        set alive [llength [info commands $t]]
         if {$code == 1} {
-            $t abort
+            if {$alive} {
+                $t abort
+            }
             return -options $opts $result
+        }
+        if {!$alive} {
+            set msg "[cellardb::strerror $cellardb::ECLOSED]: the transaction\
+                     $t was deleted or renamed inside its body; nothing was committed"
+            return -code error -errorcode [list CELLAR CELLAR_ECLOSED $msg] $msg
         }
         if {[$t active]} {
             $t commit
@@ -127,6 +137,8 @@ proc ::cellardb::transaction {db txnVar args} {
         }
         return $result
     } finally {
-        $t -delete
+        if {[llength [info commands $t]]} {
+            $t -delete
+        }
     }
 }

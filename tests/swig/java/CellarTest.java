@@ -29,7 +29,8 @@ import java.util.concurrent.atomic.AtomicReference;
  *   java -Dcellardb.jni=.../libcellardb_jni.so -cp cellardb.jar:test-classes \
  *        cellardb.test.CellarTest [SECTION...]
  *
- * Sections: basic errors txn iter lifetime threads spec interop.
+ * Sections: basic errors txn iter lifetime threads hostile recursion closerace
+ * spec interop (hostile, recursion and closerace are in HostileTest).
  * CELLAR_SPEC_CASES names the conformance cases' folder; CELLAR_SPEC_ONLY one case.
  */
 public final class CellarTest {
@@ -39,11 +40,11 @@ public final class CellarTest {
   private static Path tmp;
 
   // ---- a minimal harness ------------------------------------------------------
-  private interface Body {
+  interface Body {
     void run() throws Exception;
   }
 
-  private static void check(String name, boolean ok) {
+  static void check(String name, boolean ok) {
     if (ok) {
       passed++;
     } else {
@@ -52,7 +53,7 @@ public final class CellarTest {
     }
   }
 
-  private static void eq(String name, Object want, Object got) {
+  static void eq(String name, Object want, Object got) {
     boolean ok = want instanceof byte[] && got instanceof byte[]
         ? Arrays.equals((byte[]) want, (byte[]) got)
         : want == null ? got == null : want.equals(got);
@@ -69,7 +70,7 @@ public final class CellarTest {
   }
 
   /** The CellarException name the body throws ("" if none). */
-  private static String err(Body body) {
+  static String err(Body body) {
     try {
       body.run();
       return "";
@@ -80,7 +81,7 @@ public final class CellarTest {
     }
   }
 
-  private static void throwsCode(String name, String code, Body body) {
+  static void throwsCode(String name, String code, Body body) {
     eq(name, code, err(body));
   }
 
@@ -94,9 +95,9 @@ public final class CellarTest {
     }
   }
 
-  private static byte[] b(String s) { return s.getBytes(StandardCharsets.UTF_8); }
+  static byte[] b(String s) { return s.getBytes(StandardCharsets.UTF_8); }
 
-  private static String path(String name) throws IOException {
+  static String path(String name) throws IOException {
     return Files.createTempDirectory(tmp, "t").resolve(name).toString();
   }
 
@@ -629,6 +630,9 @@ public final class CellarTest {
     sections.put("iter", CellarTest::iter);
     sections.put("lifetime", CellarTest::lifetime);
     sections.put("threads", CellarTest::threads);
+    sections.put("hostile", HostileTest::hostile);
+    sections.put("recursion", HostileTest::recursion);
+    sections.put("closerace", HostileTest::closeRace);
     sections.put("spec", CellarTest::spec);
     sections.put("interop", CellarTest::interop);
     for (Map.Entry<String, Body> s : sections.entrySet()) {
