@@ -844,6 +844,126 @@ START_TEST(test_txn_across_compact)
 }
 END_TEST
 
+/* Handles of one file opened and closed by other threads while a compact
+ * runs on one of them, and an open of the file while its last handle closes
+ * (with a long checkpoint to do): the open waits for the close and finds the
+ * data. (The compact opens and closes its copy through the process registry
+ * while holding the file's writer lock; a close never holds the registry
+ * while it takes that lock.) */
+typedef struct compact_bg {
+    cellar_db *db;
+    atomic_int started;
+    int rc;
+} compact_bg;
+
+static int compact_progress(uint64_t done, uint64_t total, void *payload)
+{
+    (void)done;
+    (void)total;
+    compact_bg *a = payload;
+    if (!atomic_exchange(&a->started, 1))
+        tu_sleep_ms(50); /* long enough for the other handles to come and go */
+    return 0;
+}
+
+static void *compact_main(void *p)
+{
+    compact_bg *a = p;
+    a->rc = cellar_compact(a->db, compact_progress, a);
+    return NULL;
+}
+
+typedef struct count_arg {
+    const char *path;
+    atomic_int go;
+    int rc;
+    uint64_t count;
+} count_arg;
+
+/* Open the file (when told to), count its records, close. */
+static void *count_main(void *p)
+{
+    count_arg *a = p;
+    while (!atomic_load(&a->go))
+        sched_yield();
+    cellar_options o = opts_sync(CELLAR_SYNC_OFF);
+    cellar_db *db;
+    a->rc = cellar_open(&db, a->path, &o);
+    if (a->rc == CELLAR_OK) {
+        a->rc = cellar_count(db, &a->count);
+        int crc = cellar_close(db);
+        if (a->rc == CELLAR_OK)
+            a->rc = crc;
+    }
+    return NULL;
+}
+
+static uint64_t count_of(cellar_db *db)
+{
+    uint64_t n = 0;
+    TU_OK(cellar_count(db, &n));
+    return n;
+}
+
+START_TEST(test_handles_come_and_go_around_compact_and_close)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s", tu_path("handles-compact.cellar"));
+    const int records = 5000;
+    for (unsigned round = 0; round < scale(4, 2); round++) {
+        cellar_db *h1, *h2, *h3;
+        cellar_options o = opts_sync(CELLAR_SYNC_OFF);
+        o.flags |= CELLAR_TRUNCATE;
+        TU_OK(cellar_open(&h1, path, &o));
+        o.flags &= ~(unsigned)CELLAR_TRUNCATE;
+        for (int i = 0; i < records; i++) {
+            char k[16];
+            int kl = sprintf(k, "k%d", i);
+            TU_OK(cellar_put(h1, k, (size_t)kl, "0123456789abcdef", 16));
+        }
+        TU_OK(cellar_open(&h2, path, &o));
+        compact_bg a = { h2, 0, -1 };
+        pthread_t th;
+        ck_assert_int_eq(pthread_create(&th, NULL, compact_main, &a), 0);
+        while (!atomic_load(&a.started))
+            tu_sleep_ms(1);
+        /* during the compact: a handle closes, another opens and reads */
+        TU_OK(cellar_close(h1));
+        TU_OK(cellar_open(&h3, path, &o));
+        ck_assert_uint_eq(count_of(h3), (uint64_t)records);
+        TU_OK(cellar_close(h3));
+        pthread_join(th, NULL);
+        TU_OK(a.rc);
+        /* dirty many pages, then close the last handle while another
+         * thread opens the file */
+        for (int i = 0; i < records; i++) {
+            char k[16];
+            int kl = sprintf(k, "k%d", i);
+            TU_OK(cellar_put(h2, k, (size_t)kl, "fedcba9876543210", 16));
+        }
+        count_arg ca = { path, 0, -1, 0 };
+        pthread_t op;
+        ck_assert_int_eq(pthread_create(&op, NULL, count_main, &ca), 0);
+        atomic_store(&ca.go, 1);
+        TU_OK(cellar_close(h2));
+        pthread_join(op, NULL);
+        ck_assert_msg(ca.rc == CELLAR_OK, "open while the last handle closes: %s", cellar_errname(ca.rc));
+        ck_assert_uint_eq(ca.count, (uint64_t)records);
+        TU_OK(cellar_open(&h1, path, &o));
+        uint64_t problems = 1;
+        ck_assert_uint_eq(count_of(h1), (uint64_t)records);
+        TU_OK(cellar_check(h1, NULL, NULL, NULL, &problems));
+        ck_assert_uint_eq(problems, 0);
+        void *v;
+        size_t vl;
+        TU_OK(cellar_get(h1, "k7", 2, &v, &vl));
+        ck_assert(vl == 16 && memcmp(v, "fedcba9876543210", 16) == 0);
+        cellar_free(v);
+        TU_OK(cellar_close(h1));
+    }
+}
+END_TEST
+
 /* Children of handle A die when A closes; handle B of the same file and its
  * children go on. */
 START_TEST(test_close_one_handle_keeps_other)
@@ -1095,6 +1215,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_group_commit_sync_full);
     tcase_add_test(tc, test_compact_with_concurrent_writers);
     tcase_add_test(tc, test_txn_across_compact);
+    tcase_add_test(tc, test_handles_come_and_go_around_compact_and_close);
     suite_add_tcase(s, tc);
     return s;
 }

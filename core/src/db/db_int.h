@@ -43,6 +43,7 @@ typedef struct cellar_inst {
     uint64_t dev, ino;
     const cellar_vfs *vfs;
     int refs;                   /* handles (registry_mu) */
+    bool closing;               /* the last handle is closing it (registry_mu) */
     unsigned long fork_gen;
 
     char *path, *wal_path;

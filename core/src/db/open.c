@@ -27,7 +27,13 @@
 #include <stdlib.h>
 #include <time.h>
 
+/* The open instances, one per file. An open holds registry_mu throughout;
+ * the last close does not hold it while it waits for the instance's users
+ * (a compact on that instance opens its copy through the registry) and
+ * checkpoints: the instance stays listed, marked closing, and an open of the
+ * same file waits on registry_cv until it is gone. */
 static cellar_mutex registry_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t registry_cv = PTHREAD_COND_INITIALIZER;
 static cellar_inst *registry;
 static _Atomic unsigned long fork_gen;
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
@@ -672,9 +678,14 @@ CELLAR_API int cellar_open(cellar_db **out, const char *path, const cellar_optio
     if (rc == CELLAR_OK)
         rc = vfs->file_id(in->file, &in->dev, &in->ino);
     if (rc == CELLAR_OK) {
+    rescan:
         for (cellar_inst *x = registry; x; x = x->next) {
             if (x->vfs != vfs || x->dev != in->dev || x->ino != in->ino || x->fork_gen != in->fork_gen)
                 continue;
+            if (x->closing) {
+                pthread_cond_wait(&registry_cv, &registry_mu);
+                goto rescan;
+            }
             if (!readonly && x->readonly)
                 rc = cellar__err(CELLAR_EINVAL, 0, "%s: already open read-only in this process; close it before opening it for writing", path);
             else if (o.flags & CELLAR_TRUNCATE)
@@ -720,22 +731,28 @@ CELLAR_API int cellar_close(cellar_db *db)
 
     int rc = CELLAR_OK;
     cellar__mutex_lock(&registry_mu);
-    if (--in->refs == 0) {
+    bool last = --in->refs == 0;
+    in->closing = last;
+    cellar__mutex_unlock(&registry_mu);
+    if (last) {
+        /* write_mu before the quiesce lock, as cellar_compact takes them */
+        cellar__mutex_lock(&in->write_mu);
+        cellar__quiesce_lock(&in->q);
+        flusher_stop(in);
+        if (!in->readonly && !in->broken && !cellar_wal_failed(in->wal))
+            rc = cellar__checkpoint(in, 0, true);
+        cellar__quiesce_unlock(&in->q);
+        cellar__mutex_unlock(&in->write_mu);
+        cellar__mutex_lock(&registry_mu);
         cellar_inst **pp = &registry;
         while (*pp && *pp != in)
             pp = &(*pp)->next;
         if (*pp)
             *pp = in->next;
-        cellar__quiesce_lock(&in->q);
-        flusher_stop(in);
-        cellar__mutex_lock(&in->write_mu);
-        if (!in->readonly && !in->broken && !cellar_wal_failed(in->wal))
-            rc = cellar__checkpoint(in, 0, true);
-        cellar__mutex_unlock(&in->write_mu);
-        cellar__quiesce_unlock(&in->q);
-        inst_free(in);
+        inst_free(in); /* closes the file, ending its lock, before an opener waiting for it goes on */
+        pthread_cond_broadcast(&registry_cv);
+        cellar__mutex_unlock(&registry_mu);
     }
-    cellar__mutex_unlock(&registry_mu);
     cellar__db_unref(db);
     return rc;
 }
