@@ -4,6 +4,15 @@
  */
 #include "cellardb_py.h"
 
+/* Append the tuple (k, v) to list. 0 or -1. */
+static int append_pair(PyObject *list, PyObject *k, PyObject *v)
+{
+    PyObject *t = PyTuple_Pack(2, k, v);
+    int r = t ? PyList_Append(list, t) : -1;
+    Py_XDECREF(t);
+    return r;
+}
+
 /* Collect (key, value) pairs from a mapping, an iterable of pairs and/or
  * keyword arguments into a new list of 2-tuples. */
 static PyObject *collect_pairs(PyObject *other, PyObject *kwds)
@@ -15,14 +24,9 @@ static PyObject *collect_pairs(PyObject *other, PyObject *kwds)
         if (PyDict_Check(other)) {
             PyObject *k, *v;
             Py_ssize_t pos = 0;
-            while (PyDict_Next(other, &pos, &k, &v)) {
-                PyObject *t = PyTuple_Pack(2, k, v);
-                if (t == NULL || PyList_Append(pairs, t) < 0) {
-                    Py_XDECREF(t);
+            while (PyDict_Next(other, &pos, &k, &v))
+                if (append_pair(pairs, k, v) < 0)
                     goto fail;
-                }
-                Py_DECREF(t);
-            }
         } else {
             PyObject *keys = NULL;
             int is_mapping = PyObject_HasAttrString(other, "keys");
@@ -74,14 +78,9 @@ static PyObject *collect_pairs(PyObject *other, PyObject *kwds)
     if (kwds) {
         PyObject *k, *v;
         Py_ssize_t pos = 0;
-        while (PyDict_Next(kwds, &pos, &k, &v)) {
-            PyObject *t = PyTuple_Pack(2, k, v);
-            if (t == NULL || PyList_Append(pairs, t) < 0) {
-                Py_XDECREF(t);
+        while (PyDict_Next(kwds, &pos, &k, &v))
+            if (append_pair(pairs, k, v) < 0)
                 goto fail;
-            }
-            Py_DECREF(t);
-        }
     }
     return pairs;
 fail:
@@ -93,7 +92,7 @@ fail:
 static int put_pairs(cdb_Database *self, PyObject *pairs)
 {
     Py_ssize_t n = PyList_GET_SIZE(pairs);
-    if (n == 0)
+    if (n == 0) /* nothing to store, but a closed database still raises */
         return cdb_db_enter(self) < 0 ? -1 : (cdb_db_leave(self), 0);
     cellar_slice *ks = PyMem_Calloc((size_t)n * 2, sizeof *ks);
     cdb_buf *bufs = PyMem_Calloc((size_t)n * 2, sizeof *bufs);
@@ -136,14 +135,9 @@ done:
     return ret;
 }
 
-const char cdb_update_doc[] = "update($self, other=(), /, **kwargs)\n--\n\n"
-             "Store every pair of a mapping or an iterable of (key, value) pairs, and the\n"
-             "keyword arguments, as one transaction (all or nothing).";
-PyObject *cdb_db_update(cdb_Database *self, PyObject *args, PyObject *kwds)
+/* update and put_many: collect, then store as one transaction. */
+static PyObject *store_collected(cdb_Database *self, PyObject *other, PyObject *kwds)
 {
-    PyObject *other = NULL;
-    if (!PyArg_UnpackTuple(args, "update", 0, 1, &other))
-        return NULL;
     PyObject *pairs = collect_pairs(other, kwds);
     if (pairs == NULL)
         return NULL;
@@ -154,19 +148,23 @@ PyObject *cdb_db_update(cdb_Database *self, PyObject *args, PyObject *kwds)
     Py_RETURN_NONE;
 }
 
+const char cdb_update_doc[] = "update($self, other=(), /, **kwargs)\n--\n\n"
+             "Store every pair of a mapping or an iterable of (key, value) pairs, and the\n"
+             "keyword arguments, as one transaction (all or nothing).";
+PyObject *cdb_db_update(cdb_Database *self, PyObject *args, PyObject *kwds)
+{
+    PyObject *other = NULL;
+    if (!PyArg_UnpackTuple(args, "update", 0, 1, &other))
+        return NULL;
+    return store_collected(self, other, kwds);
+}
+
 const char cdb_put_many_doc[] = "put_many($self, items, /)\n--\n\n"
              "Store a mapping or an iterable of (key, value) pairs as one transaction\n"
              "(one log append): all are stored or none.";
 PyObject *cdb_db_put_many(cdb_Database *self, PyObject *items)
 {
-    PyObject *pairs = collect_pairs(items, NULL);
-    if (pairs == NULL)
-        return NULL;
-    int r = put_pairs(self, pairs);
-    Py_DECREF(pairs);
-    if (r < 0)
-        return NULL;
-    Py_RETURN_NONE;
+    return store_collected(self, items, NULL);
 }
 
 const char cdb_get_many_doc[] = "get_many($self, keys, /, default=None)\n--\n\n"
@@ -207,20 +205,15 @@ PyObject *cdb_db_get_many(cdb_Database *self, PyObject *args, PyObject *kwds)
         ks[i].data = bufs[i].ptr;
         ks[i].len = (size_t)bufs[i].len;
     }
-    if (n > 0) {
-        if (cdb_db_enter(self) < 0)
-            goto fail;
-        int rc;
-        CDB_UNLOCKED(rc = cellar_get_many(self->db, (size_t)n, ks, vs, found));
-        cdb_db_leave(self);
-        if (rc != CELLAR_OK) {
-            cdb_raise(rc);
-            goto fail;
-        }
-    } else if (cdb_db_enter(self) < 0) {
+    if (cdb_db_enter(self) < 0) /* even for no keys: a closed database raises */
         goto fail;
-    } else {
-        cdb_db_leave(self);
+    int rc = CELLAR_OK;
+    if (n > 0)
+        CDB_UNLOCKED(rc = cellar_get_many(self->db, (size_t)n, ks, vs, found));
+    cdb_db_leave(self);
+    if (rc != CELLAR_OK) {
+        cdb_raise(rc);
+        goto fail;
     }
     int err = 0;
     for (Py_ssize_t i = 0; i < n; i++) {
@@ -238,8 +231,11 @@ PyObject *cdb_db_get_many(cdb_Database *self, PyObject *args, PyObject *kwds)
         else
             PyList_SET_ITEM(out, i, Py_NewRef(Py_None));
     }
-    if (err)
-        goto fail;
+    if (!err)
+        goto done;
+fail:
+    Py_CLEAR(out);
+done:
     for (Py_ssize_t i = 0; i < got; i++)
         cdb_buf_release(&bufs[i]);
     PyMem_Free(ks);
@@ -247,15 +243,6 @@ PyObject *cdb_db_get_many(cdb_Database *self, PyObject *args, PyObject *kwds)
     PyMem_Free(found);
     Py_DECREF(seq);
     return out;
-fail:
-    for (Py_ssize_t i = 0; i < got; i++)
-        cdb_buf_release(&bufs[i]);
-    PyMem_Free(ks);
-    PyMem_Free(bufs);
-    PyMem_Free(found);
-    Py_XDECREF(out);
-    Py_DECREF(seq);
-    return NULL;
 }
 
 const char cdb_clear_doc[] = "clear($self)\n--\n\n"

@@ -5,7 +5,9 @@
  *   module.c   module init, module functions (salvage, version)
  *   errors.c   the one table from CELLAR_ERROR_LIST to exception classes
  *   convert.c  bytes-like arguments, progress callbacks, the visit callback
- *   db.c       the Database type (a MutableMapping of bytes): single-key methods
+ *   db.c       the Database type (a MutableMapping of bytes)
+ *   mapping.c  single-key methods shared by Database and Transaction (get, set,
+ *              delete, pop, [], in) over a cdb_target
  *   batch.c    Database: update, put_many, get_many, clear
  *   ops.c      Database: incr, decr, cas, expire, ttl, persist
  *   maint.c    Database: stats, sync, checkpoint, compact, backup, dump, load, check
@@ -183,6 +185,9 @@ void cdb_db_leave(cdb_Database *dbo);
         Py_END_ALLOW_THREADS    \
     } while (0)
 
+/** len(db): the record count (db.c). */
+Py_ssize_t cdb_db_length(cdb_Database *self);
+
 /** Stats as a dict (db.c). */
 PyObject *cdb_stats_dict(const cellar_stats *st);
 
@@ -191,8 +196,6 @@ PyObject *cdb_transaction_new(cdb_Database *dbo, int readonly);
 
 /* Transaction methods defined in txn_map.c; txn_enter/txn_leave guard them. */
 int cdb_txn_enter(cdb_Transaction *self);
-/** Read key in the transaction: new bytes; NULL without an error when absent. */
-PyObject *cdb_txn_fetch(cdb_Transaction *self, PyObject *key);
 void cdb_txn_leave(cdb_Transaction *self);
 PyObject *cdb_txn_keys(cdb_Transaction *self, PyObject *unused);
 PyObject *cdb_txn_values(cdb_Transaction *self, PyObject *unused);
@@ -201,6 +204,63 @@ PyObject *cdb_txn_iter(cdb_Transaction *self);
 Py_ssize_t cdb_txn_length(cdb_Transaction *self);
 PyObject *cdb_txn_clear(cdb_Transaction *self, PyObject *unused);
 PyObject *cdb_txn_popitem(cdb_Transaction *self, PyObject *unused);
+
+/* ---- single-key calls on a Database or a Transaction (mapping.c) ---- */
+
+/** What a key call works on: the Database itself (txo NULL) or a Transaction on dbo. */
+typedef struct {
+    cdb_Database *dbo;
+    cdb_Transaction *txo;
+} cdb_target;
+
+/** The target of a Database (or a subclass's instance) or a Transaction. */
+cdb_target cdb_target_of(PyObject *self);
+
+/** A core call on key k, made with the GIL released: it must not touch Python objects. */
+typedef int (*cdb_key_fn)(const cdb_target *t, const cdb_buf *k, void *arg);
+
+/**
+ * Enter t (cdb_db_enter or cdb_txn_enter), set *rc = fn(t, k, arg) with the
+ * GIL released, leave. Returns 0, or -1 with an exception set when t refuses
+ * the call (closed, busy, ...); *rc is the core's code, to be checked.
+ */
+int cdb_target_call(const cdb_target *t, const cdb_buf *k, cdb_key_fn fn, void *arg, int *rc);
+/** As cdb_target_call on key converted (cdb_buf_get, "key") first. */
+int cdb_key_call(const cdb_target *t, PyObject *key, cdb_key_fn fn, void *arg, int *rc);
+
+/** TypeError "<name> expected 1 or 2 arguments, got N" unless nargs is 1 or 2. 0 or -1. */
+int cdb_check_nargs(const char *name, Py_ssize_t nargs);
+
+/** Read key: new bytes; NULL without an error when absent; NULL with one on failure. */
+PyObject *cdb_map_fetch(PyObject *self, PyObject *key);
+/**
+ * Put (ttl_ms 0 = none) or delete (val NULL). Returns 0; 1 for the delete of
+ * a missing key (no exception set); -1 with an exception. A Transaction
+ * records the key in its `writes`.
+ */
+int cdb_map_store(PyObject *self, PyObject *key, PyObject *val, uint64_t ttl_ms);
+/**
+ * Read and delete key; NULL without an error when absent. On a Database one
+ * transaction (retried on conflict); in a Transaction a read then a delete.
+ */
+PyObject *cdb_map_take(PyObject *self, PyObject *key);
+PyObject *cdb_map_subscript(PyObject *self, PyObject *key);
+int cdb_map_ass_subscript(PyObject *self, PyObject *key, PyObject *val);
+int cdb_map_contains(PyObject *self, PyObject *key);
+PyObject *cdb_map_get(PyObject *self, PyObject *const *args, Py_ssize_t nargs);
+PyObject *cdb_map_set(PyObject *self, PyObject *args, PyObject *kwds);
+PyObject *cdb_map_delete(PyObject *self, PyObject *key);
+PyObject *cdb_map_pop(PyObject *self, PyObject *const *args, Py_ssize_t nargs);
+/** The mapping slots (len, [], [] =, del []) and `in` of both Database and Transaction. */
+extern PyMappingMethods cdb_map_as_mapping;
+extern PySequenceMethods cdb_map_as_sequence;
+
+/** cellar_cas on a Database as a cdb_key_fn (ops.c); arg: a cdb_cas_arg. */
+typedef struct {
+    const cdb_buf *expected; /* NULL: the key must be absent */
+    const cdb_buf *value;    /* NULL: delete the key */
+} cdb_cas_arg;
+int cdb_core_cas(const cdb_target *t, const cdb_buf *k, void *arg);
 
 /** A new iterator on dbo of the given kind (iter.c). */
 PyObject *cdb_iterator_new(cdb_Database *dbo, int kind);

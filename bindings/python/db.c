@@ -251,117 +251,9 @@ static int db_traverse(cdb_Database *self, visitproc visit, void *arg)
     return 0;
 }
 
-/* ---- single-key operations ---- */
+/* ---- len and iteration (the mapping slots are in mapping.c) ---- */
 
-/* Look a key up. Returns a new reference; NULL with *found = 0 and no error
- * set when the key is absent; NULL with an error otherwise. */
-static PyObject *db_fetch(cdb_Database *self, PyObject *key, int *found)
-{
-    cdb_buf k;
-    *found = 0;
-    if (cdb_buf_get(key, &k, "key") < 0)
-        return NULL;
-    if (cdb_db_enter(self) < 0) {
-        cdb_buf_release(&k);
-        return NULL;
-    }
-    cdb_visit v;
-    v.small = 0;
-    v.result = NULL;
-    v.save = PyEval_SaveThread();
-    int rc = cellar_get_visit(self->db, k.ptr, (size_t)k.len, cdb_visit_fn, &v);
-    PyEval_RestoreThread(v.save);
-    cdb_db_leave(self);
-    cdb_buf_release(&k);
-    if (rc == CELLAR_OK) {
-        *found = 1;
-        return cdb_visit_result(&v);
-    }
-    Py_CLEAR(v.result);
-    if (rc == CELLAR_ENOTFOUND)
-        return NULL;
-    return cdb_raise(rc);
-}
-
-static PyObject *db_subscript(cdb_Database *self, PyObject *key)
-{
-    int found;
-    PyObject *r = db_fetch(self, key, &found);
-    if (r == NULL && !PyErr_Occurred())
-        return cdb_raise_notfound(key);
-    return r;
-}
-
-/* put (ttl_ms 0 = none) or delete (val NULL). Returns 0; 1 for the delete of
- * a missing key (no exception set); -1 with an exception. */
-static int db_store(cdb_Database *self, PyObject *key, PyObject *val, uint64_t ttl_ms)
-{
-    cdb_buf k, v;
-    if (cdb_buf_get(key, &k, "key") < 0)
-        return -1;
-    if (val && cdb_buf_get(val, &v, "value") < 0) {
-        cdb_buf_release(&k);
-        return -1;
-    }
-    int rc;
-    if (cdb_db_enter(self) < 0) {
-        rc = -100;
-    } else {
-        if (val == NULL)
-            CDB_UNLOCKED(rc = cellar_delete(self->db, k.ptr, (size_t)k.len));
-        else if (ttl_ms == 0)
-            CDB_UNLOCKED(rc = cellar_put(self->db, k.ptr, (size_t)k.len, v.ptr, (size_t)v.len));
-        else
-            CDB_UNLOCKED(rc = cellar_put_ttl(self->db, k.ptr, (size_t)k.len, v.ptr, (size_t)v.len,
-                                             ttl_ms));
-        cdb_db_leave(self);
-    }
-    cdb_buf_release(&k);
-    if (val)
-        cdb_buf_release(&v);
-    if (rc == -100)
-        return -1;
-    if (rc == CELLAR_ENOTFOUND && val == NULL)
-        return 1;
-    if (rc != CELLAR_OK) {
-        cdb_raise(rc);
-        return -1;
-    }
-    return 0;
-}
-
-static int db_ass_subscript(cdb_Database *self, PyObject *key, PyObject *val)
-{
-    int rc = db_store(self, key, val, 0);
-    if (rc == 1) {
-        cdb_raise_notfound(key);
-        return -1;
-    }
-    return rc;
-}
-
-static int db_contains(cdb_Database *self, PyObject *key)
-{
-    cdb_buf k;
-    if (cdb_buf_get(key, &k, "key") < 0)
-        return -1;
-    if (cdb_db_enter(self) < 0) {
-        cdb_buf_release(&k);
-        return -1;
-    }
-    int rc;
-    CDB_UNLOCKED(rc = cellar_exists(self->db, k.ptr, (size_t)k.len));
-    cdb_db_leave(self);
-    cdb_buf_release(&k);
-    if (rc == CELLAR_OK)
-        return 1;
-    if (rc == CELLAR_ENOTFOUND)
-        return 0;
-    cdb_raise(rc);
-    return -1;
-}
-
-static Py_ssize_t db_length(cdb_Database *self)
+Py_ssize_t cdb_db_length(cdb_Database *self)
 {
     if (cdb_db_enter(self) < 0)
         return -1;
@@ -385,116 +277,18 @@ static PyObject *db_iter(cdb_Database *self)
 
 PyDoc_STRVAR(get_doc, "get($self, key, default=None, /)\n--\n\n"
              "The value of key as bytes, or default if the key is absent (or expired).");
-static PyObject *db_get(cdb_Database *self, PyObject *const *args, Py_ssize_t nargs)
-{
-    if (nargs < 1 || nargs > 2) {
-        PyErr_Format(PyExc_TypeError, "get expected 1 or 2 arguments, got %zd", nargs);
-        return NULL;
-    }
-    int found;
-    PyObject *r = db_fetch(self, args[0], &found);
-    if (r == NULL && !PyErr_Occurred())
-        return Py_NewRef(nargs > 1 ? args[1] : Py_None);
-    return r;
-}
 
 PyDoc_STRVAR(set_doc, "set($self, key, value, ttl=None)\n--\n\n"
              "Store value under key (as db[key] = value). ttl: seconds after which the\n"
              "key reads as absent (None: no expiry; any previous TTL is cleared).");
-static PyObject *db_set(cdb_Database *self, PyObject *args, PyObject *kwds)
-{
-    static char *kwlist[] = {"key", "value", "ttl", NULL};
-    PyObject *key, *val, *ttl = Py_None;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OO|O:set", kwlist, &key, &val, &ttl))
-        return NULL;
-    uint64_t ms = 0;
-    if (ttl != Py_None && cdb_seconds_to_ms(ttl, &ms, "ttl") < 0)
-        return NULL;
-    if (ttl != Py_None && ms == 0) {
-        PyErr_SetString(PyExc_ValueError, "ttl must be > 0 seconds (use expire(key, 0) to expire now)");
-        return NULL;
-    }
-    if (db_store(self, key, val, ms) < 0)
-        return NULL;
-    Py_RETURN_NONE;
-}
 
 PyDoc_STRVAR(delete_doc, "delete($self, key, /)\n--\n\n"
              "Remove key. Returns True if it existed, False if not (del db[key] raises\n"
              "KeyError instead).");
-static PyObject *db_delete(cdb_Database *self, PyObject *key)
-{
-    int rc = db_store(self, key, NULL, 0);
-    if (rc < 0)
-        return NULL;
-    return PyBool_FromLong(rc == CELLAR_OK);
-}
-
-/* Atomically read and delete one key: a transaction, retried on conflict. */
-static PyObject *db_take(cdb_Database *self, PyObject *key, int *found)
-{
-    cdb_buf k;
-    *found = 0;
-    if (cdb_buf_get(key, &k, "key") < 0)
-        return NULL;
-    PyObject *result = NULL;
-    for (int attempt = 0;; attempt++) {
-        if (cdb_db_enter(self) < 0)
-            break;
-        cellar_txn *txn = NULL;
-        void *val = NULL;
-        size_t vlen = 0;
-        int rc;
-        Py_BEGIN_ALLOW_THREADS
-        rc = cellar_txn_begin(&txn, self->db, 0);
-        if (rc == CELLAR_OK) {
-            rc = cellar_txn_get(txn, k.ptr, (size_t)k.len, &val, &vlen);
-            if (rc == CELLAR_OK)
-                rc = cellar_txn_delete(txn, k.ptr, (size_t)k.len);
-            if (rc == CELLAR_OK) {
-                rc = cellar_txn_commit(txn);
-            } else {
-                cellar_txn_abort(txn);
-            }
-        }
-        Py_END_ALLOW_THREADS
-        cdb_db_leave(self);
-        if (rc == CELLAR_OK) {
-            *found = 1;
-            result = PyBytes_FromStringAndSize(val, (Py_ssize_t)vlen);
-            cellar_free(val);
-            break;
-        }
-        cellar_free(val);
-        if (rc == CELLAR_ENOTFOUND)
-            break;
-        if (rc == CELLAR_ECONFLICT && attempt < 1000)
-            continue;
-        cdb_raise(rc);
-        break;
-    }
-    cdb_buf_release(&k);
-    return result;
-}
 
 PyDoc_STRVAR(pop_doc, "pop(key[, default])\n\n"
              "Remove key and return its value (atomically); if absent, return default,\n"
              "or raise NotFoundError (a KeyError) when no default is given.");
-static PyObject *db_pop(cdb_Database *self, PyObject *const *args, Py_ssize_t nargs)
-{
-    if (nargs < 1 || nargs > 2) {
-        PyErr_Format(PyExc_TypeError, "pop expected 1 or 2 arguments, got %zd", nargs);
-        return NULL;
-    }
-    int found;
-    PyObject *r = db_take(self, args[0], &found);
-    if (r == NULL && !PyErr_Occurred()) {
-        if (nargs > 1)
-            return Py_NewRef(args[1]);
-        return cdb_raise_notfound(args[0]);
-    }
-    return r;
-}
 
 /* The first key in iteration order, or NULL (no error) when the db is empty. */
 static PyObject *db_first_key(cdb_Database *self)
@@ -518,15 +312,9 @@ static PyObject *db_popitem(cdb_Database *self, PyObject *unused)
         if (key == NULL) {
             if (PyErr_Occurred())
                 return NULL;
-            PyObject *msg = PyUnicode_FromString("popitem(): database is empty");
-            if (msg) {
-                cdb_raise_notfound(msg);
-                Py_DECREF(msg);
-            }
-            return NULL;
+            return cdb_raise_msg(CELLAR_ENOTFOUND, "popitem(): database is empty");
         }
-        int found;
-        PyObject *val = db_take(self, key, &found);
+        PyObject *val = cdb_map_take((PyObject *)self, key);
         if (val) {
             PyObject *t = PyTuple_Pack(2, key, val);
             Py_DECREF(key);
@@ -544,10 +332,8 @@ PyDoc_STRVAR(setdefault_doc, "setdefault($self, key, default=b'', /)\n--\n\n"
              "Return the value of key; if absent, store default and return it (atomically).");
 static PyObject *db_setdefault(cdb_Database *self, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs < 1 || nargs > 2) {
-        PyErr_Format(PyExc_TypeError, "setdefault expected 1 or 2 arguments, got %zd", nargs);
+    if (cdb_check_nargs("setdefault", nargs) < 0)
         return NULL;
-    }
     PyObject *key = args[0];
     PyObject *dflt = nargs > 1 ? args[1] : NULL;
     cdb_buf k, v;
@@ -563,17 +349,16 @@ static PyObject *db_setdefault(cdb_Database *self, PyObject *const *args, Py_ssi
         v.len = 0;
         v.has_view = 0;
     }
+    cdb_target t = {self, NULL};
+    cdb_cas_arg create = {NULL, &v}; /* store v only where the key is absent */
     PyObject *result = NULL;
     for (;;) {
-        int found;
-        result = db_fetch(self, key, &found);
+        result = cdb_map_fetch((PyObject *)self, key);
         if (result || PyErr_Occurred())
             break;
-        if (cdb_db_enter(self) < 0)
-            break;
         int rc;
-        CDB_UNLOCKED(rc = cellar_cas(self->db, k.ptr, (size_t)k.len, NULL, 0, v.ptr, (size_t)v.len));
-        cdb_db_leave(self);
+        if (cdb_target_call(&t, &k, cdb_core_cas, &create, &rc) < 0)
+            break;
         if (rc == CELLAR_OK) {
             result = PyBytes_FromStringAndSize(v.ptr, v.len);
             break;
@@ -735,10 +520,10 @@ static PyGetSetDef db_getset[] = {
 #define FAST (METH_FASTCALL)
 #define KW (METH_VARARGS | METH_KEYWORDS)
 static PyMethodDef db_methods[] = {
-    {"get", (PyCFunction)(void (*)(void))db_get, FAST, get_doc},
-    {"set", (PyCFunction)(void (*)(void))db_set, KW, set_doc},
-    {"delete", (PyCFunction)db_delete, METH_O, delete_doc},
-    {"pop", (PyCFunction)(void (*)(void))db_pop, FAST, pop_doc},
+    {"get", (PyCFunction)(void (*)(void))cdb_map_get, FAST, get_doc},
+    {"set", (PyCFunction)(void (*)(void))cdb_map_set, KW, set_doc},
+    {"delete", (PyCFunction)cdb_map_delete, METH_O, delete_doc},
+    {"pop", (PyCFunction)(void (*)(void))cdb_map_pop, FAST, pop_doc},
     {"popitem", (PyCFunction)db_popitem, METH_NOARGS, popitem_doc},
     {"setdefault", (PyCFunction)(void (*)(void))db_setdefault, FAST, setdefault_doc},
     {"update", (PyCFunction)(void (*)(void))cdb_db_update, KW, cdb_update_doc},
@@ -770,16 +555,6 @@ static PyMethodDef db_methods[] = {
     {NULL, NULL, 0, NULL},
 };
 
-static PyMappingMethods db_as_mapping = {
-    (lenfunc)db_length,
-    (binaryfunc)db_subscript,
-    (objobjargproc)db_ass_subscript,
-};
-
-static PySequenceMethods db_as_sequence = {
-    .sq_contains = (objobjproc)db_contains,
-};
-
 PyDoc_STRVAR(db_doc,
              "Database(path, flag='c', mode=0o666, *, cache_size=None, sync=None,\n"
              "         page_size=None, lock_timeout=None, clock=None)\n"
@@ -793,8 +568,8 @@ PyTypeObject cdb_DatabaseType = {
     .tp_basicsize = sizeof(cdb_Database),
     .tp_dealloc = (destructor)db_dealloc,
     .tp_repr = (reprfunc)db_repr,
-    .tp_as_sequence = &db_as_sequence,
-    .tp_as_mapping = &db_as_mapping,
+    .tp_as_sequence = &cdb_map_as_sequence,
+    .tp_as_mapping = &cdb_map_as_mapping,
     .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
     .tp_doc = db_doc,
     .tp_traverse = (traverseproc)db_traverse,

@@ -4,6 +4,55 @@
  */
 #include "cellardb_py.h"
 
+/* ---- the core calls (cdb_key_fn: made with the GIL released) ---- */
+
+typedef struct {
+    int64_t delta;
+    int64_t out;
+} incr_arg;
+
+static int core_incr(const cdb_target *t, const cdb_buf *k, void *arg)
+{
+    incr_arg *a = arg;
+    return cellar_incr(t->dbo->db, k->ptr, (size_t)k->len, a->delta, &a->out);
+}
+
+int cdb_core_cas(const cdb_target *t, const cdb_buf *k, void *arg)
+{
+    const cdb_cas_arg *a = arg;
+    return cellar_cas(t->dbo->db, k->ptr, (size_t)k->len, a->expected ? a->expected->ptr : NULL,
+                      a->expected ? (size_t)a->expected->len : 0, a->value ? a->value->ptr : NULL,
+                      a->value ? (size_t)a->value->len : 0);
+}
+
+static int core_expire(const cdb_target *t, const cdb_buf *k, void *arg)
+{
+    return cellar_expire(t->dbo->db, k->ptr, (size_t)k->len, *(const uint64_t *)arg);
+}
+
+static int core_ttl(const cdb_target *t, const cdb_buf *k, void *arg)
+{
+    return cellar_ttl(t->dbo->db, k->ptr, (size_t)k->len, (int64_t *)arg);
+}
+
+static int core_persist(const cdb_target *t, const cdb_buf *k, void *arg)
+{
+    (void)arg;
+    return cellar_persist(t->dbo->db, k->ptr, (size_t)k->len);
+}
+
+/* expire and persist: True if done, False if the key does not exist. */
+static PyObject *key_exists_op(cdb_Database *self, PyObject *key, cdb_key_fn fn, void *arg)
+{
+    cdb_target t = {self, NULL};
+    int rc;
+    if (cdb_key_call(&t, key, fn, arg, &rc) < 0)
+        return NULL;
+    if (rc == CELLAR_OK || rc == CELLAR_ENOTFOUND)
+        return PyBool_FromLong(rc == CELLAR_OK);
+    return cdb_raise(rc);
+}
+
 /* ---- counters, compare-and-swap, TTL ---- */
 
 static PyObject *do_incr(cdb_Database *self, PyObject *args, PyObject *kwds, int sign,
@@ -21,21 +70,14 @@ static PyObject *do_incr(cdb_Database *self, PyObject *args, PyObject *kwds, int
         }
         delta = -delta;
     }
-    cdb_buf k;
-    if (cdb_buf_get(key, &k, "key") < 0)
-        return NULL;
-    if (cdb_db_enter(self) < 0) {
-        cdb_buf_release(&k);
-        return NULL;
-    }
-    int64_t out = 0;
+    cdb_target t = {self, NULL};
+    incr_arg a = {(int64_t)delta, 0};
     int rc;
-    CDB_UNLOCKED(rc = cellar_incr(self->db, k.ptr, (size_t)k.len, (int64_t)delta, &out));
-    cdb_db_leave(self);
-    cdb_buf_release(&k);
+    if (cdb_key_call(&t, key, core_incr, &a, &rc) < 0)
+        return NULL;
     if (rc != CELLAR_OK)
         return cdb_raise(rc);
-    return PyLong_FromLongLong((long long)out);
+    return PyLong_FromLongLong((long long)a.out);
 }
 
 const char cdb_incr_doc[] = "incr($self, key, delta=1)\n--\n\n"
@@ -77,13 +119,11 @@ PyObject *cdb_db_cas(cdb_Database *self, PyObject *args, PyObject *kwds)
             cdb_buf_release(&e);
         return NULL;
     }
+    cdb_target t = {self, NULL};
+    cdb_cas_arg a = {have_e ? &e : NULL, have_v ? &v : NULL};
     PyObject *result = NULL;
-    if (cdb_db_enter(self) == 0) {
-        int rc;
-        CDB_UNLOCKED(rc = cellar_cas(self->db, k.ptr, (size_t)k.len, have_e ? e.ptr : NULL,
-                                     have_e ? (size_t)e.len : 0, have_v ? v.ptr : NULL,
-                                     have_v ? (size_t)v.len : 0));
-        cdb_db_leave(self);
+    int rc;
+    if (cdb_target_call(&t, &k, cdb_core_cas, &a, &rc) == 0) {
         if (rc == CELLAR_OK)
             result = Py_NewRef(Py_True);
         else if (rc == CELLAR_EMISMATCH)
@@ -111,20 +151,7 @@ PyObject *cdb_db_expire(cdb_Database *self, PyObject *const *args, Py_ssize_t na
     uint64_t ms;
     if (cdb_seconds_to_ms(args[1], &ms, "ttl") < 0)
         return NULL;
-    cdb_buf k;
-    if (cdb_buf_get(args[0], &k, "key") < 0)
-        return NULL;
-    if (cdb_db_enter(self) < 0) {
-        cdb_buf_release(&k);
-        return NULL;
-    }
-    int rc;
-    CDB_UNLOCKED(rc = cellar_expire(self->db, k.ptr, (size_t)k.len, ms));
-    cdb_db_leave(self);
-    cdb_buf_release(&k);
-    if (rc == CELLAR_OK || rc == CELLAR_ENOTFOUND)
-        return PyBool_FromLong(rc == CELLAR_OK);
-    return cdb_raise(rc);
+    return key_exists_op(self, args[0], core_expire, &ms);
 }
 
 const char cdb_ttl_doc[] = "ttl($self, key, /)\n--\n\n"
@@ -132,18 +159,11 @@ const char cdb_ttl_doc[] = "ttl($self, key, /)\n--\n\n"
              "none. Raises NotFoundError (a KeyError) if the key does not exist.";
 PyObject *cdb_db_ttl(cdb_Database *self, PyObject *key)
 {
-    cdb_buf k;
-    if (cdb_buf_get(key, &k, "key") < 0)
-        return NULL;
-    if (cdb_db_enter(self) < 0) {
-        cdb_buf_release(&k);
-        return NULL;
-    }
+    cdb_target t = {self, NULL};
     int64_t ms = -1;
     int rc;
-    CDB_UNLOCKED(rc = cellar_ttl(self->db, k.ptr, (size_t)k.len, &ms));
-    cdb_db_leave(self);
-    cdb_buf_release(&k);
+    if (cdb_key_call(&t, key, core_ttl, &ms, &rc) < 0)
+        return NULL;
     if (rc == CELLAR_ENOTFOUND)
         return cdb_raise_notfound(key);
     if (rc != CELLAR_OK)
@@ -157,18 +177,5 @@ const char cdb_persist_doc[] = "persist($self, key, /)\n--\n\n"
              "Remove the TTL of key. Returns True, or False if the key does not exist.";
 PyObject *cdb_db_persist(cdb_Database *self, PyObject *key)
 {
-    cdb_buf k;
-    if (cdb_buf_get(key, &k, "key") < 0)
-        return NULL;
-    if (cdb_db_enter(self) < 0) {
-        cdb_buf_release(&k);
-        return NULL;
-    }
-    int rc;
-    CDB_UNLOCKED(rc = cellar_persist(self->db, k.ptr, (size_t)k.len));
-    cdb_db_leave(self);
-    cdb_buf_release(&k);
-    if (rc == CELLAR_OK || rc == CELLAR_ENOTFOUND)
-        return PyBool_FromLong(rc == CELLAR_OK);
-    return cdb_raise(rc);
+    return key_exists_op(self, key, core_persist, NULL);
 }

@@ -9,7 +9,9 @@
  * The core allows one thread at a time on a transaction: a second thread's
  * concurrent call raises RuntimeError instead of racing (the busy flag).
  * keys/values/items/iteration/len (txn_map.c) merge the database with the
- * keys written through this object, which it records in `writes`.
+ * keys written through this object, which it records in `writes`. The
+ * single-key methods (get, set, delete, pop, [], in) are the Database's own,
+ * in mapping.c, made on the transaction.
  */
 #include "cellardb_py.h"
 
@@ -100,190 +102,18 @@ static int txn_clear(cdb_Transaction *self)
     return 0;
 }
 
-/* Read key inside the transaction. As db_fetch: NULL without an error = absent. */
-PyObject *cdb_txn_fetch(cdb_Transaction *self, PyObject *key)
-{
-    cdb_buf k;
-    if (cdb_buf_get(key, &k, "key") < 0)
-        return NULL;
-    if (cdb_txn_enter(self) < 0) {
-        cdb_buf_release(&k);
-        return NULL;
-    }
-    void *val = NULL;
-    size_t vlen = 0;
-    int rc;
-    CDB_UNLOCKED(rc = cellar_txn_get(self->txn, k.ptr, (size_t)k.len, &val, &vlen));
-    cdb_txn_leave(self);
-    cdb_buf_release(&k);
-    if (rc == CELLAR_ENOTFOUND)
-        return NULL;
-    if (rc != CELLAR_OK)
-        return cdb_raise(rc);
-    PyObject *r = PyBytes_FromStringAndSize(val, (Py_ssize_t)vlen);
-    cellar_free(val);
-    return r;
-}
-
-/* put (val != NULL) or delete; returns 0, 1 (delete of an absent key, no
- * exception set) or -1 with an exception. */
-static int txn_store(cdb_Transaction *self, PyObject *key, PyObject *val, uint64_t ttl_ms)
-{
-    cdb_buf k, v;
-    if (cdb_buf_get(key, &k, "key") < 0)
-        return -1;
-    if (val && cdb_buf_get(val, &v, "value") < 0) {
-        cdb_buf_release(&k);
-        return -1;
-    }
-    int rc = -100;
-    if (cdb_txn_enter(self) == 0) {
-        if (val == NULL)
-            CDB_UNLOCKED(rc = cellar_txn_delete(self->txn, k.ptr, (size_t)k.len));
-        else if (ttl_ms == 0)
-            CDB_UNLOCKED(rc = cellar_txn_put(self->txn, k.ptr, (size_t)k.len, v.ptr, (size_t)v.len));
-        else
-            CDB_UNLOCKED(rc = cellar_txn_put_ttl(self->txn, k.ptr, (size_t)k.len, v.ptr,
-                                                 (size_t)v.len, ttl_ms));
-        cdb_txn_leave(self);
-    }
-    if (val)
-        cdb_buf_release(&v);
-    if (rc == CELLAR_OK || (rc == CELLAR_ENOTFOUND && val == NULL)) {
-        /* Remember the key's fate for keys()/len(): the core keeps the write
-         * set private. (Out of memory here raises, with the write buffered.) */
-        PyObject *kb = PyBytes_FromStringAndSize(k.ptr, k.len);
-        if (kb == NULL || PyDict_SetItem(self->writes, kb, val ? Py_True : Py_False) < 0) {
-            Py_XDECREF(kb);
-            cdb_buf_release(&k);
-            return -1;
-        }
-        Py_DECREF(kb);
-    }
-    cdb_buf_release(&k);
-    if (rc == -100)
-        return -1;
-    if (rc == CELLAR_ENOTFOUND && val == NULL)
-        return 1;
-    if (rc != CELLAR_OK) {
-        cdb_raise(rc);
-        return -1;
-    }
-    return 0;
-}
-
-static PyObject *txn_subscript(cdb_Transaction *self, PyObject *key)
-{
-    PyObject *r = cdb_txn_fetch(self, key);
-    if (r == NULL && !PyErr_Occurred())
-        return cdb_raise_notfound(key);
-    return r;
-}
-
-static int txn_ass_subscript(cdb_Transaction *self, PyObject *key, PyObject *val)
-{
-    int rc = txn_store(self, key, val, 0);
-    if (rc == 1) {
-        cdb_raise_notfound(key);
-        return -1;
-    }
-    return rc;
-}
-
-static int txn_contains(cdb_Transaction *self, PyObject *key)
-{
-    cdb_buf k;
-    if (cdb_buf_get(key, &k, "key") < 0)
-        return -1;
-    if (cdb_txn_enter(self) < 0) {
-        cdb_buf_release(&k);
-        return -1;
-    }
-    int rc;
-    CDB_UNLOCKED(rc = cellar_txn_exists(self->txn, k.ptr, (size_t)k.len));
-    cdb_txn_leave(self);
-    cdb_buf_release(&k);
-    if (rc == CELLAR_OK)
-        return 1;
-    if (rc == CELLAR_ENOTFOUND)
-        return 0;
-    cdb_raise(rc);
-    return -1;
-}
-
-static PyObject *txn_get(cdb_Transaction *self, PyObject *const *args, Py_ssize_t nargs)
-{
-    if (nargs < 1 || nargs > 2) {
-        PyErr_Format(PyExc_TypeError, "get expected 1 or 2 arguments, got %zd", nargs);
-        return NULL;
-    }
-    PyObject *r = cdb_txn_fetch(self, args[0]);
-    if (r == NULL && !PyErr_Occurred())
-        return Py_NewRef(nargs > 1 ? args[1] : Py_None);
-    return r;
-}
-
-static PyObject *txn_set(cdb_Transaction *self, PyObject *args, PyObject *kwds)
-{
-    static char *kwlist[] = {"key", "value", "ttl", NULL};
-    PyObject *key, *val, *ttl = Py_None;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OO|O:set", kwlist, &key, &val, &ttl))
-        return NULL;
-    uint64_t ms = 0;
-    if (ttl != Py_None && cdb_seconds_to_ms(ttl, &ms, "ttl") < 0)
-        return NULL;
-    if (ttl != Py_None && ms == 0) {
-        PyErr_SetString(PyExc_ValueError, "ttl must be > 0 seconds");
-        return NULL;
-    }
-    if (txn_store(self, key, val, ms) < 0)
-        return NULL;
-    Py_RETURN_NONE;
-}
-
-static PyObject *txn_delete(cdb_Transaction *self, PyObject *key)
-{
-    int rc = txn_store(self, key, NULL, 0);
-    if (rc < 0)
-        return NULL;
-    return PyBool_FromLong(rc == CELLAR_OK);
-}
-
-static PyObject *txn_pop(cdb_Transaction *self, PyObject *const *args, Py_ssize_t nargs)
-{
-    if (nargs < 1 || nargs > 2) {
-        PyErr_Format(PyExc_TypeError, "pop expected 1 or 2 arguments, got %zd", nargs);
-        return NULL;
-    }
-    PyObject *r = cdb_txn_fetch(self, args[0]);
-    if (r == NULL) {
-        if (PyErr_Occurred())
-            return NULL;
-        if (nargs > 1)
-            return Py_NewRef(args[1]);
-        return cdb_raise_notfound(args[0]);
-    }
-    if (txn_store(self, args[0], NULL, 0) < 0) {
-        Py_DECREF(r);
-        return NULL;
-    }
-    return r;
-}
-
 static PyObject *txn_setdefault(cdb_Transaction *self, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs < 1 || nargs > 2) {
-        PyErr_Format(PyExc_TypeError, "setdefault expected 1 or 2 arguments, got %zd", nargs);
+    if (cdb_check_nargs("setdefault", nargs) < 0)
         return NULL;
-    }
-    PyObject *r = cdb_txn_fetch(self, args[0]);
+    PyObject *r = cdb_map_fetch((PyObject *)self, args[0]);
     if (r || PyErr_Occurred())
         return r;
     PyObject *dflt = nargs > 1 ? args[1] : NULL;
     PyObject *empty = NULL;
     if (dflt == NULL)
         dflt = empty = PyBytes_FromStringAndSize("", 0);
-    if (dflt == NULL || txn_store(self, args[0], dflt, 0) < 0) {
+    if (dflt == NULL || cdb_map_store((PyObject *)self, args[0], dflt, 0) < 0) {
         Py_XDECREF(empty);
         return NULL;
     }
@@ -291,7 +121,7 @@ static PyObject *txn_setdefault(cdb_Transaction *self, PyObject *const *args, Py
         return empty;
     if (PyBytes_Check(dflt))
         return Py_NewRef(dflt);
-    return txn_subscript(self, args[0]); /* str or buffer: return the bytes stored */
+    return cdb_map_subscript((PyObject *)self, args[0]); /* str or buffer: return the bytes stored */
 }
 
 static PyObject *txn_update(cdb_Transaction *self, PyObject *args, PyObject *kwds)
@@ -335,8 +165,8 @@ static PyObject *txn_update(cdb_Transaction *self, PyObject *args, PyObject *kwd
                 PyErr_SetString(PyExc_ValueError, "update expects (key, value) pairs");
                 Py_CLEAR(pair);
             }
-            int rc = pair ? txn_store(self, PySequence_Fast_GET_ITEM(pair, 0),
-                                      PySequence_Fast_GET_ITEM(pair, 1), 0)
+            int rc = pair ? cdb_map_store((PyObject *)self, PySequence_Fast_GET_ITEM(pair, 0),
+                                          PySequence_Fast_GET_ITEM(pair, 1), 0)
                           : -1;
             Py_XDECREF(pair);
             if (rc < 0) {
@@ -350,7 +180,7 @@ static PyObject *txn_update(cdb_Transaction *self, PyObject *args, PyObject *kwd
         PyObject *k, *v;
         Py_ssize_t pos = 0;
         while (PyDict_Next(kwds, &pos, &k, &v))
-            if (txn_store(self, k, v, 0) < 0)
+            if (cdb_map_store((PyObject *)self, k, v, 0) < 0)
                 return NULL;
     }
     Py_RETURN_NONE;
@@ -458,13 +288,13 @@ static PyGetSetDef txn_getset[] = {
 #define FAST (METH_FASTCALL)
 #define KW (METH_VARARGS | METH_KEYWORDS)
 static PyMethodDef txn_methods[] = {
-    {"get", (PyCFunction)(void (*)(void))txn_get, FAST,
+    {"get", (PyCFunction)(void (*)(void))cdb_map_get, FAST,
      "get($self, key, default=None, /)\n--\n\nThe value of key as this transaction sees it, or default."},
-    {"set", (PyCFunction)(void (*)(void))txn_set, KW,
+    {"set", (PyCFunction)(void (*)(void))cdb_map_set, KW,
      "set($self, key, value, ttl=None)\n--\n\nBuffer a write of value under key (ttl in seconds)."},
-    {"delete", (PyCFunction)txn_delete, METH_O,
+    {"delete", (PyCFunction)cdb_map_delete, METH_O,
      "delete($self, key, /)\n--\n\nBuffer the removal of key; True if it existed (as seen here)."},
-    {"pop", (PyCFunction)(void (*)(void))txn_pop, FAST,
+    {"pop", (PyCFunction)(void (*)(void))cdb_map_pop, FAST,
      "pop(key[, default])\n\nRemove key and return its value."},
     {"setdefault", (PyCFunction)(void (*)(void))txn_setdefault, FAST,
      "setdefault($self, key, default=b'', /)\n--\n\nThe value of key; if absent, store default."},
@@ -489,24 +319,14 @@ static PyMethodDef txn_methods[] = {
     {NULL, NULL, 0, NULL},
 };
 
-static PyMappingMethods txn_as_mapping = {
-    (lenfunc)cdb_txn_length,
-    (binaryfunc)txn_subscript,
-    (objobjargproc)txn_ass_subscript,
-};
-
-static PySequenceMethods txn_as_sequence = {
-    .sq_contains = (objobjproc)txn_contains,
-};
-
 PyTypeObject cdb_TransactionType = {
     PyVarObject_HEAD_INIT(NULL, 0)
     .tp_name = "cellardb.Transaction",
     .tp_basicsize = sizeof(cdb_Transaction),
     .tp_dealloc = (destructor)txn_dealloc,
     .tp_repr = (reprfunc)txn_repr,
-    .tp_as_sequence = &txn_as_sequence,
-    .tp_as_mapping = &txn_as_mapping,
+    .tp_as_sequence = &cdb_map_as_sequence,
+    .tp_as_mapping = &cdb_map_as_mapping,
     .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
     .tp_doc = "A transaction (from Database.transaction()): the mapping API (tx[key], in,\n"
               "get, set, delete, pop, setdefault, update, keys, values, items, len,\n"

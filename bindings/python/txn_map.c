@@ -68,7 +68,7 @@ static PyObject *txn_collect(cdb_Transaction *self, int want_keys)
     PyObject *out = PyList_New(0);
     for (Py_ssize_t i = 0; out && i < PyList_GET_SIZE(keys); i++) {
         PyObject *key = PyList_GET_ITEM(keys, i);
-        PyObject *val = cdb_txn_fetch(self, key);
+        PyObject *val = cdb_map_fetch((PyObject *)self, key);
         if (val == NULL) {
             if (PyErr_Occurred())
                 Py_CLEAR(out);
@@ -173,7 +173,7 @@ PyObject *cdb_txn_popitem(cdb_Transaction *self, PyObject *unused)
         return NULL;
     for (Py_ssize_t i = 0; i < PyList_GET_SIZE(keys); i++) {
         PyObject *key = PyList_GET_ITEM(keys, i);
-        PyObject *val = cdb_txn_fetch(self, key);
+        PyObject *val = cdb_map_fetch((PyObject *)self, key);
         if (val == NULL) {
             if (PyErr_Occurred())
                 break;
@@ -189,10 +189,5 @@ PyObject *cdb_txn_popitem(cdb_Transaction *self, PyObject *unused)
     Py_DECREF(keys);
     if (PyErr_Occurred())
         return NULL;
-    PyObject *msg = PyUnicode_FromString("popitem(): the transaction sees no records");
-    if (msg) {
-        cdb_raise_notfound(msg);
-        Py_DECREF(msg);
-    }
-    return NULL;
+    return cdb_raise_msg(CELLAR_ENOTFOUND, "popitem(): the transaction sees no records");
 }
