@@ -10,7 +10,8 @@
  * Files:
  *   addon.c    module init, per-environment state, error helpers, module functions
  *   convert.c  JS value <-> bytes conversion (keys, values, numbers)
- *   db.c       open/close and the synchronous single operations
+ *   db.c       open/close and the synchronous single operations (the key
+ *              operations a transaction shares too: key_target)
  *   maint.c    stats, sync, checkpoint, compact, backup, check, dump/load, salvage
  *   txn.c      transactions
  *   iter.c     iterators (records streamed to JS in batches)
@@ -135,6 +136,10 @@ napi_value adopt_buffer(napi_env env, void *p, size_t n);
 
 /* ---- db.c ---- */
 node_db *arg_db(napi_env env, addon_env *ae, napi_value v, int need_open);
+/* Fetch this call's arguments (up to `max`), the addon_env and the db handle
+ * of argv[0] (as arg_db); NULL with an exception pending. */
+node_db *db_args(napi_env env, napi_callback_info info, size_t max, napi_value *argv,
+                 addon_env **ae, int need_open);
 void db_release(napi_env env, node_db *h); /* an async item finished */
 void register_db(napi_env env, napi_value exports, addon_env *ae);
 /* Arrays of keys/values for the batch calls (elements as arg_key/arg_value,
@@ -144,6 +149,26 @@ int db_collect_slices(napi_env env, addon_env *ae, napi_value arr, int values,
 void db_free_slices(bytes *hold, cellar_slice *s, uint32_t n);
 /* getMany's result array; frees the values. */
 napi_value db_many_result(napi_env env, cellar_slice *vals, unsigned char *found, uint32_t n);
+
+/* The key operations a database (db.c) and a transaction (txn.c) share, run
+ * on a target: how to get the core handle from argv[0], and the core calls. */
+typedef struct key_target {
+    /* The open cellar_db or cellar_txn of v; NULL with an exception pending. */
+    void *(*enter)(napi_env env, addon_env *ae, napi_value v);
+    int (*exists)(void *c, const void *k, size_t kn);
+    int (*put)(void *c, const void *k, size_t kn, const void *v, size_t vn, uint64_t ttl);
+    int (*del)(void *c, const void *k, size_t kn);
+} key_target;
+/* Fetch up to `max` arguments: the target (argv[0], its core handle in *c)
+ * and a key (argv[1], freed with bytes_free); 0, or -1 with an exception
+ * pending. */
+int key_args(napi_env env, napi_callback_info info, const key_target *tg, size_t max,
+             napi_value *argv, addon_env **ae, void **c, bytes *k);
+/* has(target, key) / del(target, key) -> whether the key was there */
+napi_value key_has(napi_env env, napi_callback_info info, const key_target *tg);
+napi_value key_del(napi_env env, napi_callback_info info, const key_target *tg);
+/* put(target, key, value, ttlMs) */
+napi_value key_put(napi_env env, napi_callback_info info, const key_target *tg);
 
 /* ---- maint.c, txn.c, iter.c, async.c ---- */
 void register_maint(napi_env env, napi_value exports, addon_env *ae);

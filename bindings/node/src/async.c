@@ -248,70 +248,58 @@ static int over_limit(napi_env env, addon_env *ae, const bytes *b, size_t limit,
     return -1;
 }
 
+static int throw_oom(napi_env env, addon_env *ae)
+{
+    throw_cellar(env, ae, CELLAR_ENOMEM);
+    return -1;
+}
+
 static int own_key(napi_env env, addon_env *ae, napi_value v, work *w)
 {
     if (arg_key(env, ae, v, &w->k) || over_limit(env, ae, &w->k, CELLAR_MAX_KEY_SIZE, "key"))
         return -1;
-    if (bytes_own(&w->k)) {
-        throw_cellar(env, ae, CELLAR_ENOMEM);
-        return -1;
-    }
-    return 0;
+    return bytes_own(&w->k) ? throw_oom(env, ae) : 0;
 }
 
-/* getAsync / hasAsync / deleteAsync (db, key) */
-static napi_value key_call(napi_env env, napi_callback_info info, work_kind kind,
-                           const char *name)
+/* Every call is (db, ...) -> promise. A fill function copies the arguments
+ * after argv[0] into the item: 0, or -1 with an exception pending (the item
+ * is then freed). No fill: the call takes the db alone. */
+typedef int (*fill_fn)(napi_env env, addon_env *ae, napi_value *argv, work *w);
+
+#define ASYNC_MAX_ARGS 4
+
+static napi_value async_call(napi_env env, napi_callback_info info, size_t argc, work_kind kind,
+                             const char *name, fill_fn fill)
 {
-    napi_value argv[2];
-    addon_env *ae = get_args(env, info, 2, argv, NULL);
+    napi_value argv[ASYNC_MAX_ARGS];
+    addon_env *ae = get_args(env, info, argc, argv, NULL);
     work *w = ae ? work_new(env, ae, argv[0], kind) : NULL;
     if (!w)
         return NULL;
-    if (own_key(env, ae, argv[1], w)) {
+    if (fill && fill(env, ae, argv, w)) {
         work_free(env, w);
         return NULL;
     }
     return work_start(env, w, name);
 }
 
-static napi_value fn_get(napi_env env, napi_callback_info info)
+/* getAsync / hasAsync / deleteAsync (db, key) */
+static int fill_key(napi_env env, addon_env *ae, napi_value *argv, work *w)
 {
-    return key_call(env, info, W_GET, "cellardb.get");
-}
-
-static napi_value fn_has(napi_env env, napi_callback_info info)
-{
-    return key_call(env, info, W_HAS, "cellardb.has");
-}
-
-static napi_value fn_del(napi_env env, napi_callback_info info)
-{
-    return key_call(env, info, W_DEL, "cellardb.delete");
+    return own_key(env, ae, argv[1], w);
 }
 
 /* putAsync(db, key, value, ttlMs) */
-static napi_value fn_put(napi_env env, napi_callback_info info)
+static int fill_put(napi_env env, addon_env *ae, napi_value *argv, work *w)
 {
-    napi_value argv[4];
-    addon_env *ae = get_args(env, info, 4, argv, NULL);
-    work *w = ae ? work_new(env, ae, argv[0], W_PUT) : NULL;
     napi_valuetype t;
-    if (!w)
-        return NULL;
     napi_typeof(env, argv[3], &t);
     if (own_key(env, ae, argv[1], w) ||
         (t != napi_undefined && arg_u64(env, argv[3], "ttl must be a number of ms", &w->ttl)) ||
         arg_value(env, ae, argv[2], 0, &w->v) ||
-        over_limit(env, ae, &w->v, CELLAR_MAX_VALUE_SIZE, "value")) {
-        work_free(env, w);
-        return NULL;
-    }
-    if (bytes_own(&w->v)) {
-        work_free(env, w);
-        return throw_cellar(env, ae, CELLAR_ENOMEM);
-    }
-    return work_start(env, w, "cellardb.put");
+        over_limit(env, ae, &w->v, CELLAR_MAX_VALUE_SIZE, "value"))
+        return -1;
+    return bytes_own(&w->v) ? throw_oom(env, ae) : 0;
 }
 
 static int own_slices(bytes *hold, cellar_slice *s, uint32_t n)
@@ -334,136 +322,84 @@ static int slices_over_limit(napi_env env, addon_env *ae, const bytes *hold, uin
 }
 
 /* getManyAsync(db, keys[]) */
-static napi_value fn_get_many(napi_env env, napi_callback_info info)
+static int fill_get_many(napi_env env, addon_env *ae, napi_value *argv, work *w)
 {
-    napi_value argv[2];
-    addon_env *ae = get_args(env, info, 2, argv, NULL);
-    work *w = ae ? work_new(env, ae, argv[0], W_GET_MANY) : NULL;
-    if (!w)
-        return NULL;
     if (db_collect_slices(env, ae, argv[1], 0, &w->keys, &w->kh, &w->n) ||
-        slices_over_limit(env, ae, w->kh, w->n, CELLAR_MAX_KEY_SIZE, "key")) {
-        work_free(env, w);
-        return NULL;
-    }
+        slices_over_limit(env, ae, w->kh, w->n, CELLAR_MAX_KEY_SIZE, "key"))
+        return -1;
     w->vals = calloc(w->n ? w->n : 1, sizeof *w->vals);
     w->found = calloc(w->n ? w->n : 1, 1);
-    if (!w->vals || !w->found || own_slices(w->kh, w->keys, w->n)) {
-        work_free(env, w);
-        return throw_cellar(env, ae, CELLAR_ENOMEM);
-    }
-    return work_start(env, w, "cellardb.getMany");
+    if (!w->vals || !w->found || own_slices(w->kh, w->keys, w->n))
+        return throw_oom(env, ae);
+    return 0;
 }
 
 /* putManyAsync(db, keys[], values[]) */
-static napi_value fn_put_many(napi_env env, napi_callback_info info)
+static int fill_put_many(napi_env env, addon_env *ae, napi_value *argv, work *w)
 {
-    napi_value argv[3];
-    addon_env *ae = get_args(env, info, 3, argv, NULL);
-    work *w = ae ? work_new(env, ae, argv[0], W_PUT_MANY) : NULL;
     uint32_t m = 0;
-    if (!w)
-        return NULL;
-    if (db_collect_slices(env, ae, argv[1], 0, &w->keys, &w->kh, &w->n)) {
-        work_free(env, w);
-        return NULL;
-    }
+    if (db_collect_slices(env, ae, argv[1], 0, &w->keys, &w->kh, &w->n))
+        return -1;
     if (db_collect_slices(env, ae, argv[2], 1, &w->vals, &w->vh, &m)) {
         w->vals = NULL;
-        work_free(env, w);
-        return NULL;
+        return -1;
     }
     if (m != w->n) {
         db_free_slices(w->vh, w->vals, m);
         w->vals = NULL;
-        work_free(env, w);
-        return throw_type(env, "keys and values differ in length");
+        throw_type(env, "keys and values differ in length");
+        return -1;
     }
     if (slices_over_limit(env, ae, w->kh, w->n, CELLAR_MAX_KEY_SIZE, "key") ||
-        slices_over_limit(env, ae, w->vh, w->n, CELLAR_MAX_VALUE_SIZE, "value")) {
-        work_free(env, w);
-        return NULL;
-    }
-    if (own_slices(w->kh, w->keys, w->n) || own_slices(w->vh, w->vals, w->n)) {
-        work_free(env, w);
-        return throw_cellar(env, ae, CELLAR_ENOMEM);
-    }
-    return work_start(env, w, "cellardb.putMany");
-}
-
-/* syncAsync / checkpointAsync / compactAsync / checkAsync (db) */
-static napi_value db_call(napi_env env, napi_callback_info info, work_kind kind,
-                          const char *name)
-{
-    napi_value argv[1];
-    addon_env *ae = get_args(env, info, 1, argv, NULL);
-    work *w = ae ? work_new(env, ae, argv[0], kind) : NULL;
-    return w ? work_start(env, w, name) : NULL;
-}
-
-static napi_value fn_sync(napi_env env, napi_callback_info info)
-{
-    return db_call(env, info, W_SYNC, "cellardb.sync");
-}
-
-static napi_value fn_checkpoint(napi_env env, napi_callback_info info)
-{
-    return db_call(env, info, W_CHECKPOINT, "cellardb.checkpoint");
-}
-
-static napi_value fn_compact(napi_env env, napi_callback_info info)
-{
-    return db_call(env, info, W_COMPACT, "cellardb.compact");
-}
-
-static napi_value fn_check(napi_env env, napi_callback_info info)
-{
-    return db_call(env, info, W_CHECK, "cellardb.check");
+        slices_over_limit(env, ae, w->vh, w->n, CELLAR_MAX_VALUE_SIZE, "value"))
+        return -1;
+    if (own_slices(w->kh, w->keys, w->n) || own_slices(w->vh, w->vals, w->n))
+        return throw_oom(env, ae);
+    return 0;
 }
 
 /* backupAsync(db, dest) */
-static napi_value fn_backup(napi_env env, napi_callback_info info)
+static int fill_path(napi_env env, addon_env *ae, napi_value *argv, work *w)
 {
-    napi_value argv[2];
-    addon_env *ae = get_args(env, info, 2, argv, NULL);
-    work *w = ae ? work_new(env, ae, argv[0], W_BACKUP) : NULL;
-    if (!w)
-        return NULL;
-    if (arg_string(env, argv[1], "path must be a string", &w->path)) {
-        work_free(env, w);
-        return NULL;
-    }
-    return work_start(env, w, "cellardb.backup");
+    (void)ae;
+    return arg_string(env, argv[1], "path must be a string", &w->path);
 }
 
 /* txnGetAsync(db, txn, key) / txnCommitAsync(db, txn) */
-static napi_value txn_call(napi_env env, napi_callback_info info, work_kind kind,
-                           const char *name)
+static int fill_txn(napi_env env, addon_env *ae, napi_value *argv, work *w)
 {
-    napi_value argv[3];
-    addon_env *ae = get_args(env, info, 3, argv, NULL);
-    work *w = ae ? work_new(env, ae, argv[0], kind) : NULL;
-    if (!w)
-        return NULL;
     if (!(w->t = arg_txn(env, ae, argv[1])) ||
         napi_create_reference(env, argv[1], 1, &w->tref) != napi_ok ||
-        (kind == W_TXN_GET && own_key(env, ae, argv[2], w))) {
+        (w->kind == W_TXN_GET && own_key(env, ae, argv[2], w))) {
         w->t = NULL;
-        work_free(env, w);
-        return NULL;
+        return -1;
     }
-    return work_start(env, w, name);
+    return 0;
 }
 
-static napi_value fn_txn_get(napi_env env, napi_callback_info info)
-{
-    return txn_call(env, info, W_TXN_GET, "cellardb.txnGet");
-}
+/* One exported function per call: its argument count, kind, async resource
+ * name and fill function. */
+#define ASYNC_FN(fn, argc, kind, name, fill)                                   \
+    static napi_value fn(napi_env env, napi_callback_info info)               \
+    {                                                                          \
+        return async_call(env, info, argc, kind, name, fill);                  \
+    }
 
-static napi_value fn_txn_commit(napi_env env, napi_callback_info info)
-{
-    return txn_call(env, info, W_TXN_COMMIT, "cellardb.txnCommit");
-}
+ASYNC_FN(fn_get, 2, W_GET, "cellardb.get", fill_key)
+ASYNC_FN(fn_has, 2, W_HAS, "cellardb.has", fill_key)
+ASYNC_FN(fn_del, 2, W_DEL, "cellardb.delete", fill_key)
+ASYNC_FN(fn_put, 4, W_PUT, "cellardb.put", fill_put)
+ASYNC_FN(fn_get_many, 2, W_GET_MANY, "cellardb.getMany", fill_get_many)
+ASYNC_FN(fn_put_many, 3, W_PUT_MANY, "cellardb.putMany", fill_put_many)
+ASYNC_FN(fn_sync, 1, W_SYNC, "cellardb.sync", NULL)
+ASYNC_FN(fn_checkpoint, 1, W_CHECKPOINT, "cellardb.checkpoint", NULL)
+ASYNC_FN(fn_compact, 1, W_COMPACT, "cellardb.compact", NULL)
+ASYNC_FN(fn_check, 1, W_CHECK, "cellardb.check", NULL)
+ASYNC_FN(fn_backup, 2, W_BACKUP, "cellardb.backup", fill_path)
+ASYNC_FN(fn_txn_get, 3, W_TXN_GET, "cellardb.txnGet", fill_txn)
+ASYNC_FN(fn_txn_commit, 3, W_TXN_COMMIT, "cellardb.txnCommit", fill_txn)
+
+#undef ASYNC_FN
 
 void register_async(napi_env env, napi_value exports, addon_env *ae)
 {

@@ -96,7 +96,10 @@ static int scratch_len(napi_env env, napi_value v, size_t cap, size_t *out)
     return 0;
 }
 
-int arg_key(napi_env env, addon_env *ae, napi_value v, bytes *out)
+/* A key or value argument: a number is a length in the scratch buffer `scratch`
+ * (of size cap); with allow_null, null/undefined give p == NULL. */
+static int arg_bytes(napi_env env, napi_value v, uint8_t *scratch, size_t cap, int allow_null,
+                     const char *what, bytes *out)
 {
     napi_valuetype t;
     int r;
@@ -104,30 +107,8 @@ int arg_key(napi_env env, addon_env *ae, napi_value v, bytes *out)
     if (napi_typeof(env, v, &t) != napi_ok)
         return -1;
     if (t == napi_number) {
-        out->p = ae->kbuf;
-        return scratch_len(env, v, ae->kcap, &out->n);
-    }
-    r = view_bytes(env, v, t, out);
-    if (r == 1) {
-        if (!out->p)
-            out->p = (const uint8_t *)"";
-        return 0;
-    }
-    if (r == 0)
-        throw_type(env, "key must be a string, Buffer or Uint8Array");
-    return -1;
-}
-
-int arg_value(napi_env env, addon_env *ae, napi_value v, int allow_null, bytes *out)
-{
-    napi_valuetype t;
-    int r;
-    out->owned = NULL;
-    if (napi_typeof(env, v, &t) != napi_ok)
-        return -1;
-    if (t == napi_number) {
-        out->p = ae->vbuf;
-        return scratch_len(env, v, ae->vcap, &out->n);
+        out->p = scratch;
+        return scratch_len(env, v, cap, &out->n);
     }
     if (allow_null && (t == napi_null || t == napi_undefined)) {
         out->p = NULL;
@@ -141,8 +122,20 @@ int arg_value(napi_env env, addon_env *ae, napi_value v, int allow_null, bytes *
         return 0;
     }
     if (r == 0)
-        throw_type(env, "value must be a string, Buffer or Uint8Array");
+        throw_type(env, what);
     return -1;
+}
+
+int arg_key(napi_env env, addon_env *ae, napi_value v, bytes *out)
+{
+    return arg_bytes(env, v, ae->kbuf, ae->kcap, 0, "key must be a string, Buffer or Uint8Array",
+                     out);
+}
+
+int arg_value(napi_env env, addon_env *ae, napi_value v, int allow_null, bytes *out)
+{
+    return arg_bytes(env, v, ae->vbuf, ae->vcap, allow_null,
+                     "value must be a string, Buffer or Uint8Array", out);
 }
 
 int bytes_own(bytes *b)
@@ -165,58 +158,52 @@ void bytes_free(bytes *b)
     b->owned = NULL;
 }
 
-int arg_u64(napi_env env, napi_value v, const char *what, uint64_t *out)
+static int out_of_range(napi_env env, const char *what)
+{
+    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", what);
+    return -1;
+}
+
+/* arg_u64 (is_signed 0, out a uint64_t) and arg_i64 (is_signed 1, out an
+ * int64_t): a BigInt that fits, or a number in range (a whole one for int64). */
+static int arg_int64(napi_env env, napi_value v, const char *what, int is_signed, void *out)
 {
     napi_valuetype t;
     double d;
     napi_typeof(env, v, &t);
     if (t == napi_bigint) {
-        bool lossless;
-        napi_get_value_bigint_uint64(env, v, out, &lossless);
-        if (!lossless) {
-            napi_throw_range_error(env, "ERR_OUT_OF_RANGE", what);
-            return -1;
-        }
-        return 0;
+        bool lossless = false;
+        if (is_signed)
+            napi_get_value_bigint_int64(env, v, out, &lossless);
+        else
+            napi_get_value_bigint_uint64(env, v, out, &lossless);
+        return lossless ? 0 : out_of_range(env, what);
     }
     if (t != napi_number) {
         throw_type(env, what);
         return -1;
     }
     napi_get_value_double(env, v, &d);
-    if (!(d >= 0) || d > 18446744073709549568.0) {
-        napi_throw_range_error(env, "ERR_OUT_OF_RANGE", what);
-        return -1;
+    if (is_signed) {
+        if (!(d >= -9223372036854775808.0 && d < 9223372036854775808.0) || floor(d) != d)
+            return out_of_range(env, what);
+        *(int64_t *)out = (int64_t)d;
+    } else {
+        if (!(d >= 0) || d > 18446744073709549568.0)
+            return out_of_range(env, what);
+        *(uint64_t *)out = (uint64_t)d;
     }
-    *out = (uint64_t)d;
     return 0;
+}
+
+int arg_u64(napi_env env, napi_value v, const char *what, uint64_t *out)
+{
+    return arg_int64(env, v, what, 0, out);
 }
 
 int arg_i64(napi_env env, napi_value v, const char *what, int64_t *out)
 {
-    napi_valuetype t;
-    double d;
-    napi_typeof(env, v, &t);
-    if (t == napi_bigint) {
-        bool lossless;
-        napi_get_value_bigint_int64(env, v, out, &lossless);
-        if (!lossless) {
-            napi_throw_range_error(env, "ERR_OUT_OF_RANGE", what);
-            return -1;
-        }
-        return 0;
-    }
-    if (t != napi_number) {
-        throw_type(env, what);
-        return -1;
-    }
-    napi_get_value_double(env, v, &d);
-    if (!(d >= -9223372036854775808.0 && d < 9223372036854775808.0) || floor(d) != d) {
-        napi_throw_range_error(env, "ERR_OUT_OF_RANGE", what);
-        return -1;
-    }
-    *out = (int64_t)d;
-    return 0;
+    return arg_int64(env, v, what, 1, out);
 }
 
 int arg_string(napi_env env, napi_value v, const char *what, char **out)

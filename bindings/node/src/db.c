@@ -94,6 +94,13 @@ node_db *arg_db(napi_env env, addon_env *ae, napi_value v, int need_open)
     return h;
 }
 
+node_db *db_args(napi_env env, napi_callback_info info, size_t max, napi_value *argv,
+                 addon_env **ae, int need_open)
+{
+    *ae = get_args(env, info, max, argv, NULL);
+    return *ae ? arg_db(env, *ae, argv[0], need_open) : NULL;
+}
+
 void db_release(napi_env env, node_db *h)
 {
     if (h->busy)
@@ -166,8 +173,8 @@ static napi_value fn_open(napi_env env, napi_callback_info info)
 static napi_value fn_close(napi_env env, napi_callback_info info)
 {
     napi_value argv[1];
-    addon_env *ae = get_args(env, info, 1, argv, NULL);
-    node_db *h = ae ? arg_db(env, ae, argv[0], 0) : NULL;
+    addon_env *ae;
+    node_db *h = db_args(env, info, 1, argv, &ae, 0);
     int rc;
     if (!h)
         return NULL;
@@ -185,21 +192,120 @@ static napi_value fn_close(napi_env env, napi_callback_info info)
 static napi_value fn_is_open(napi_env env, napi_callback_info info)
 {
     napi_value argv[1];
-    addon_env *ae = get_args(env, info, 1, argv, NULL);
-    node_db *h = ae ? arg_db(env, ae, argv[0], 0) : NULL;
+    addon_env *ae;
+    node_db *h = db_args(env, info, 1, argv, &ae, 0);
     if (!h)
         return NULL;
     return js_bool(env, h->db && !h->closing);
 }
 
-/* Common prologue: db handle (open) and key. */
+/* ---- key operations, shared with transactions (txn.c) ---- */
+
+int key_args(napi_env env, napi_callback_info info, const key_target *tg, size_t max,
+             napi_value *argv, addon_env **ae, void **c, bytes *k)
+{
+    *ae = get_args(env, info, max, argv, NULL);
+    if (!*ae || !(*c = tg->enter(env, *ae, argv[0])) || arg_key(env, *ae, argv[1], k))
+        return -1;
+    return 0;
+}
+
+/* rc as a boolean answer: true for CELLAR_OK, false for `no`, else thrown. */
+static napi_value bool_result(napi_env env, addon_env *ae, int rc, int no)
+{
+    if (rc == CELLAR_OK || rc == no)
+        return js_bool(env, rc == CELLAR_OK);
+    return throw_cellar(env, ae, rc);
+}
+
+typedef int (*key_fn)(void *c, const void *k, size_t kn);
+
+/* op(target, key) -> true, or false when the key is absent */
+static napi_value key_bool(napi_env env, napi_callback_info info, const key_target *tg, key_fn op)
+{
+    napi_value argv[2];
+    addon_env *ae;
+    void *c;
+    bytes k;
+    int rc;
+    if (key_args(env, info, tg, 2, argv, &ae, &c, &k))
+        return NULL;
+    rc = op(c, k.p, k.n);
+    bytes_free(&k);
+    return bool_result(env, ae, rc, CELLAR_ENOTFOUND);
+}
+
+napi_value key_has(napi_env env, napi_callback_info info, const key_target *tg)
+{
+    return key_bool(env, info, tg, tg->exists);
+}
+
+napi_value key_del(napi_env env, napi_callback_info info, const key_target *tg)
+{
+    return key_bool(env, info, tg, tg->del);
+}
+
+napi_value key_put(napi_env env, napi_callback_info info, const key_target *tg)
+{
+    napi_value argv[4];
+    addon_env *ae;
+    void *c;
+    bytes k, v;
+    uint64_t ttl = 0;
+    napi_valuetype t;
+    int rc;
+    if (key_args(env, info, tg, 4, argv, &ae, &c, &k))
+        return NULL;
+    napi_typeof(env, argv[3], &t);
+    if ((t != napi_undefined && arg_u64(env, argv[3], "ttl must be a number of ms", &ttl)) ||
+        arg_value(env, ae, argv[2], 0, &v)) {
+        bytes_free(&k);
+        return NULL;
+    }
+    rc = tg->put(c, k.p, k.n, v.p, v.n, ttl);
+    bytes_free(&k);
+    bytes_free(&v);
+    return rc == CELLAR_OK ? js_undefined(env) : throw_cellar(env, ae, rc);
+}
+
+/* ---- the database as a key_target ---- */
+
+static void *db_enter(napi_env env, addon_env *ae, napi_value v)
+{
+    node_db *h = arg_db(env, ae, v, 1);
+    return h ? h->db : NULL;
+}
+
+static int db_exists(void *c, const void *k, size_t kn)
+{
+    return cellar_exists(c, k, kn);
+}
+
+static int db_put(void *c, const void *k, size_t kn, const void *v, size_t vn, uint64_t ttl)
+{
+    return ttl ? cellar_put_ttl(c, k, kn, v, vn, ttl) : cellar_put(c, k, kn, v, vn);
+}
+
+static int db_del(void *c, const void *k, size_t kn)
+{
+    return cellar_delete(c, k, kn);
+}
+
+static int db_persist(void *c, const void *k, size_t kn)
+{
+    return cellar_persist(c, k, kn);
+}
+
+static const key_target db_target = { db_enter, db_exists, db_put, db_del };
+
+/* Common prologue of the calls below: db handle (open, in c) and key. */
 #define DB_KEY_PROLOGUE(n)                                                     \
     napi_value argv[n];                                                        \
-    addon_env *ae = get_args(env, info, n, argv, NULL);                        \
-    node_db *h;                                                                \
+    addon_env *ae;                                                             \
+    void *c;                                                                   \
     bytes k;                                                                   \
     int rc;                                                                    \
-    if (!ae || !(h = arg_db(env, ae, argv[0], 1)) || arg_key(env, ae, argv[1], &k)) \
+    if (key_args(env, info, &db_target, n, argv, &ae, &c, &k))                 \
         return NULL
 
 typedef struct visit_ctx {
@@ -222,14 +328,14 @@ static int visit_copy(const void *val, size_t len, void *payload)
 }
 
 /* Read into vbuf (number result) or, for large values, a fresh Buffer. */
-static napi_value get_result(napi_env env, addon_env *ae, node_db *h, bytes *k)
+static napi_value get_result(napi_env env, addon_env *ae, cellar_db *db, bytes *k)
 {
     visit_ctx c = { ae->vbuf, ae->vcap, 0, 0 };
-    int rc = cellar_get_visit(h->db, k->p, k->n, visit_copy, &c);
+    int rc = cellar_get_visit(db, k->p, k->n, visit_copy, &c);
     if (rc == CELLAR_OK && c.too_big) {
         void *val;
         size_t len;
-        rc = cellar_get(h->db, k->p, k->n, &val, &len);
+        rc = cellar_get(db, k->p, k->n, &val, &len);
         if (rc == CELLAR_OK)
             return adopt_buffer(env, val, len);
     }
@@ -245,51 +351,25 @@ static napi_value fn_get(napi_env env, napi_callback_info info)
     napi_value out;
     DB_KEY_PROLOGUE(2);
     (void)rc;
-    out = get_result(env, ae, h, &k);
+    out = get_result(env, ae, c, &k);
     bytes_free(&k);
     return out;
 }
 
 static napi_value fn_has(napi_env env, napi_callback_info info)
 {
-    DB_KEY_PROLOGUE(2);
-    rc = cellar_exists(h->db, k.p, k.n);
-    bytes_free(&k);
-    if (rc == CELLAR_OK || rc == CELLAR_ENOTFOUND)
-        return js_bool(env, rc == CELLAR_OK);
-    return throw_cellar(env, ae, rc);
+    return key_has(env, info, &db_target);
 }
 
 /* put(db, key, value, ttlMs) */
 static napi_value fn_put(napi_env env, napi_callback_info info)
 {
-    bytes v;
-    uint64_t ttl = 0;
-    napi_valuetype t;
-    DB_KEY_PROLOGUE(4);
-    napi_typeof(env, argv[3], &t);
-    if ((t != napi_undefined && arg_u64(env, argv[3], "ttl must be a number of ms", &ttl)) ||
-        arg_value(env, ae, argv[2], 0, &v)) {
-        bytes_free(&k);
-        return NULL;
-    }
-    rc = ttl ? cellar_put_ttl(h->db, k.p, k.n, v.p, v.n, ttl)
-             : cellar_put(h->db, k.p, k.n, v.p, v.n);
-    bytes_free(&k);
-    bytes_free(&v);
-    if (rc != CELLAR_OK)
-        return throw_cellar(env, ae, rc);
-    return js_undefined(env);
+    return key_put(env, info, &db_target);
 }
 
 static napi_value fn_del(napi_env env, napi_callback_info info)
 {
-    DB_KEY_PROLOGUE(2);
-    rc = cellar_delete(h->db, k.p, k.n);
-    bytes_free(&k);
-    if (rc == CELLAR_OK || rc == CELLAR_ENOTFOUND)
-        return js_bool(env, rc == CELLAR_OK);
-    return throw_cellar(env, ae, rc);
+    return key_del(env, info, &db_target);
 }
 
 /* incr(db, key, delta) -> new value (number, or BigInt past 2^53) */
@@ -301,7 +381,7 @@ static napi_value fn_incr(napi_env env, napi_callback_info info)
         bytes_free(&k);
         return NULL;
     }
-    rc = cellar_incr(h->db, k.p, k.n, delta, &out);
+    rc = cellar_incr(c, k.p, k.n, delta, &out);
     bytes_free(&k);
     if (rc != CELLAR_OK)
         return throw_cellar(env, ae, rc);
@@ -323,13 +403,11 @@ static napi_value fn_cas(napi_env env, napi_callback_info info)
         return NULL;
     }
     /* null/undefined expected = "absent"; an empty Buffer is "" (non-NULL). */
-    rc = cellar_cas(h->db, k.p, k.n, e.p, e.n, v.p, v.n);
+    rc = cellar_cas(c, k.p, k.n, e.p, e.n, v.p, v.n);
     bytes_free(&k);
     bytes_free(&e);
     bytes_free(&v);
-    if (rc == CELLAR_OK || rc == CELLAR_EMISMATCH)
-        return js_bool(env, rc == CELLAR_OK);
-    return throw_cellar(env, ae, rc);
+    return bool_result(env, ae, rc, CELLAR_EMISMATCH);
 }
 
 static napi_value fn_expire(napi_env env, napi_callback_info info)
@@ -340,11 +418,9 @@ static napi_value fn_expire(napi_env env, napi_callback_info info)
         bytes_free(&k);
         return NULL;
     }
-    rc = cellar_expire(h->db, k.p, k.n, ms);
+    rc = cellar_expire(c, k.p, k.n, ms);
     bytes_free(&k);
-    if (rc == CELLAR_OK || rc == CELLAR_ENOTFOUND)
-        return js_bool(env, rc == CELLAR_OK);
-    return throw_cellar(env, ae, rc);
+    return bool_result(env, ae, rc, CELLAR_ENOTFOUND);
 }
 
 /* ttl(db, key) -> ms left, -1 without TTL, undefined if absent */
@@ -352,7 +428,7 @@ static napi_value fn_ttl(napi_env env, napi_callback_info info)
 {
     int64_t out = 0;
     DB_KEY_PROLOGUE(2);
-    rc = cellar_ttl(h->db, k.p, k.n, &out);
+    rc = cellar_ttl(c, k.p, k.n, &out);
     bytes_free(&k);
     if (rc == CELLAR_ENOTFOUND)
         return js_undefined(env);
@@ -363,19 +439,14 @@ static napi_value fn_ttl(napi_env env, napi_callback_info info)
 
 static napi_value fn_persist(napi_env env, napi_callback_info info)
 {
-    DB_KEY_PROLOGUE(2);
-    rc = cellar_persist(h->db, k.p, k.n);
-    bytes_free(&k);
-    if (rc == CELLAR_OK || rc == CELLAR_ENOTFOUND)
-        return js_bool(env, rc == CELLAR_OK);
-    return throw_cellar(env, ae, rc);
+    return key_bool(env, info, &db_target, db_persist);
 }
 
 static napi_value fn_count(napi_env env, napi_callback_info info)
 {
     napi_value argv[1];
-    addon_env *ae = get_args(env, info, 1, argv, NULL);
-    node_db *h = ae ? arg_db(env, ae, argv[0], 1) : NULL;
+    addon_env *ae;
+    node_db *h = db_args(env, info, 1, argv, &ae, 1);
     uint64_t n = 0;
     int rc;
     if (!h)
@@ -405,6 +476,8 @@ static int arg_slices(napi_env env, addon_env *ae, napi_value arr, int values,
     if (!*out || !*hold) {
         free(*out);
         free(*hold);
+        *out = NULL; /* the caller's cleanup frees them again otherwise */
+        *hold = NULL;
         throw_cellar(env, ae, CELLAR_ENOMEM);
         return -1;
     }
@@ -474,8 +547,8 @@ napi_value db_many_result(napi_env env, cellar_slice *vals, unsigned char *found
 static napi_value fn_get_many(napi_env env, napi_callback_info info)
 {
     napi_value argv[2], out;
-    addon_env *ae = get_args(env, info, 2, argv, NULL);
-    node_db *h = ae ? arg_db(env, ae, argv[0], 1) : NULL;
+    addon_env *ae;
+    node_db *h = db_args(env, info, 2, argv, &ae, 1);
     cellar_slice *keys, *vals;
     unsigned char *found;
     bytes *hold;
@@ -503,8 +576,8 @@ static napi_value fn_get_many(napi_env env, napi_callback_info info)
 static napi_value fn_put_many(napi_env env, napi_callback_info info)
 {
     napi_value argv[3];
-    addon_env *ae = get_args(env, info, 3, argv, NULL);
-    node_db *h = ae ? arg_db(env, ae, argv[0], 1) : NULL;
+    addon_env *ae;
+    node_db *h = db_args(env, info, 3, argv, &ae, 1);
     cellar_slice *keys, *vals;
     bytes *kh, *vh;
     uint32_t n, m;

@@ -72,18 +72,11 @@ napi_value problems_to_js(napi_env env, problem_list *pl, int rc, uint64_t count
     return out;
 }
 
-static node_db *db_arg0(napi_env env, napi_callback_info info, size_t n, napi_value *argv,
-                        addon_env **ae)
-{
-    *ae = get_args(env, info, n, argv, NULL);
-    return *ae ? arg_db(env, *ae, argv[0], 1) : NULL;
-}
-
 static napi_value fn_stats(napi_env env, napi_callback_info info)
 {
     napi_value argv[1], o;
     addon_env *ae;
-    node_db *h = db_arg0(env, info, 1, argv, &ae);
+    node_db *h = db_args(env, info, 1, argv, &ae, 1);
     cellar_stats s;
     int rc;
     if (!h)
@@ -117,55 +110,23 @@ static napi_value fn_stats(napi_env env, napi_callback_info info)
     return o;
 }
 
-static napi_value fn_sync(napi_env env, napi_callback_info info)
-{
-    napi_value argv[1];
-    addon_env *ae;
-    node_db *h = db_arg0(env, info, 1, argv, &ae);
-    int rc;
-    if (!h)
-        return NULL;
-    rc = cellar_sync(h->db);
-    return rc == CELLAR_OK ? js_undefined(env) : throw_cellar(env, ae, rc);
-}
+/* sync(db), checkpoint(db), compact(db), and backup(db, dest), dump(db, path),
+ * load(db, path) share this shape. */
+enum db_op { OP_SYNC, OP_CHECKPOINT, OP_COMPACT, OP_BACKUP, OP_DUMP, OP_LOAD };
 
-static napi_value fn_checkpoint(napi_env env, napi_callback_info info)
-{
-    napi_value argv[1];
-    addon_env *ae;
-    node_db *h = db_arg0(env, info, 1, argv, &ae);
-    int rc;
-    if (!h)
-        return NULL;
-    rc = cellar_checkpoint(h->db);
-    return rc == CELLAR_OK ? js_undefined(env) : throw_cellar(env, ae, rc);
-}
-
-static napi_value fn_compact(napi_env env, napi_callback_info info)
-{
-    napi_value argv[1];
-    addon_env *ae;
-    node_db *h = db_arg0(env, info, 1, argv, &ae);
-    int rc;
-    if (!h)
-        return NULL;
-    rc = cellar_compact(h->db, NULL, NULL);
-    return rc == CELLAR_OK ? js_undefined(env) : throw_cellar(env, ae, rc);
-}
-
-/* backup(db, dest), dump(db, path), load(db, path) share this shape. */
-enum path_op { OP_BACKUP, OP_DUMP, OP_LOAD };
-
-static napi_value path_call(napi_env env, napi_callback_info info, enum path_op op)
+static napi_value db_call(napi_env env, napi_callback_info info, enum db_op op)
 {
     napi_value argv[2];
     addon_env *ae;
-    node_db *h = db_arg0(env, info, 2, argv, &ae);
-    char *path;
+    node_db *h = db_args(env, info, op >= OP_BACKUP ? 2 : 1, argv, &ae, 1);
+    char *path = NULL;
     int rc;
-    if (!h || arg_string(env, argv[1], "path must be a string", &path))
+    if (!h || (op >= OP_BACKUP && arg_string(env, argv[1], "path must be a string", &path)))
         return NULL;
     switch (op) {
+    case OP_SYNC: rc = cellar_sync(h->db); break;
+    case OP_CHECKPOINT: rc = cellar_checkpoint(h->db); break;
+    case OP_COMPACT: rc = cellar_compact(h->db, NULL, NULL); break;
     case OP_BACKUP: rc = cellar_backup(h->db, path, NULL, NULL); break;
     case OP_DUMP: rc = cellar_dump(h->db, path, NULL, NULL); break;
     default: rc = cellar_load(h->db, path, NULL, NULL); break;
@@ -174,26 +135,26 @@ static napi_value path_call(napi_env env, napi_callback_info info, enum path_op 
     return rc == CELLAR_OK ? js_undefined(env) : throw_cellar(env, ae, rc);
 }
 
-static napi_value fn_backup(napi_env env, napi_callback_info info)
-{
-    return path_call(env, info, OP_BACKUP);
-}
+#define DB_OP_FN(fn, op)                                                       \
+    static napi_value fn(napi_env env, napi_callback_info info)               \
+    {                                                                          \
+        return db_call(env, info, op);                                         \
+    }
 
-static napi_value fn_dump(napi_env env, napi_callback_info info)
-{
-    return path_call(env, info, OP_DUMP);
-}
+DB_OP_FN(fn_sync, OP_SYNC)
+DB_OP_FN(fn_checkpoint, OP_CHECKPOINT)
+DB_OP_FN(fn_compact, OP_COMPACT)
+DB_OP_FN(fn_backup, OP_BACKUP)
+DB_OP_FN(fn_dump, OP_DUMP)
+DB_OP_FN(fn_load, OP_LOAD)
 
-static napi_value fn_load(napi_env env, napi_callback_info info)
-{
-    return path_call(env, info, OP_LOAD);
-}
+#undef DB_OP_FN
 
 static napi_value fn_check(napi_env env, napi_callback_info info)
 {
     napi_value argv[1], out;
     addon_env *ae;
-    node_db *h = db_arg0(env, info, 1, argv, &ae);
+    node_db *h = db_args(env, info, 1, argv, &ae, 1);
     problem_list pl;
     uint64_t count = 0;
     int rc;

@@ -30,16 +30,30 @@ static void txn_finalize(napi_env env, void *data, void *hint)
     free(t);
 }
 
-node_txn *arg_txn(napi_env env, addon_env *ae, napi_value v)
+static void *throw_busy(napi_env env, addon_env *ae)
+{
+    captured_error e = { CELLAR_EBUSY, 0, "transaction is busy with an async call" };
+    napi_throw(env, make_error(env, ae, &e));
+    return NULL;
+}
+
+/* The node_txn of external v (open or not); NULL with a TypeError thrown. */
+static node_txn *txn_external(napi_env env, napi_value v)
 {
     void *p = NULL;
-    node_txn *t;
     if (napi_get_value_external(env, v, &p) != napi_ok || !p ||
         ((node_txn *)p)->magic != NODE_TXN_MAGIC) {
         throw_type(env, "not a cellardb transaction handle");
         return NULL;
     }
-    t = p;
+    return p;
+}
+
+node_txn *arg_txn(napi_env env, addon_env *ae, napi_value v)
+{
+    node_txn *t = txn_external(env, v);
+    if (!t)
+        return NULL;
     if (!t->txn) {
         throw_closed(env, ae, "transaction");
         return NULL;
@@ -50,11 +64,8 @@ node_txn *arg_txn(napi_env env, addon_env *ae, napi_value v)
         throw_closed(env, ae, "database");
         return NULL;
     }
-    if (t->busy) {
-        captured_error e = { CELLAR_EBUSY, 0, "transaction is busy with an async call" };
-        napi_throw(env, make_error(env, ae, &e));
-        return NULL;
-    }
+    if (t->busy)
+        return throw_busy(env, ae);
     return t;
 }
 
@@ -62,8 +73,8 @@ node_txn *arg_txn(napi_env env, addon_env *ae, napi_value v)
 static napi_value fn_begin(napi_env env, napi_callback_info info)
 {
     napi_value argv[2], ext;
-    addon_env *ae = get_args(env, info, 2, argv, NULL);
-    node_db *h = ae ? arg_db(env, ae, argv[0], 1) : NULL;
+    addon_env *ae;
+    node_db *h = db_args(env, info, 2, argv, &ae, 1);
     bool rdonly = false;
     node_txn *t;
     int rc;
@@ -94,22 +105,43 @@ static napi_value fn_begin(napi_env env, napi_callback_info info)
     return ext;
 }
 
-#define TXN_KEY_PROLOGUE(n)                                                    \
-    napi_value argv[n];                                                        \
-    addon_env *ae = get_args(env, info, n, argv, NULL);                        \
-    node_txn *t;                                                               \
-    bytes k;                                                                   \
-    int rc;                                                                    \
-    if (!ae || !(t = arg_txn(env, ae, argv[0])) || arg_key(env, ae, argv[1], &k)) \
-        return NULL
+/* ---- the transaction as a key_target (the calls are in db.c) ---- */
+
+static void *txn_enter(napi_env env, addon_env *ae, napi_value v)
+{
+    node_txn *t = arg_txn(env, ae, v);
+    return t ? t->txn : NULL;
+}
+
+static int txn_exists(void *c, const void *k, size_t kn)
+{
+    return cellar_txn_exists(c, k, kn);
+}
+
+static int txn_put(void *c, const void *k, size_t kn, const void *v, size_t vn, uint64_t ttl)
+{
+    return ttl ? cellar_txn_put_ttl(c, k, kn, v, vn, ttl) : cellar_txn_put(c, k, kn, v, vn);
+}
+
+static int txn_del(void *c, const void *k, size_t kn)
+{
+    return cellar_txn_delete(c, k, kn);
+}
+
+static const key_target txn_target = { txn_enter, txn_exists, txn_put, txn_del };
 
 /* txnGet(txn, key) -> undefined | length in vbuf | Buffer (as db get) */
 static napi_value fn_get(napi_env env, napi_callback_info info)
 {
-    void *val;
+    napi_value argv[2];
+    addon_env *ae;
+    void *c, *val;
     size_t len;
-    TXN_KEY_PROLOGUE(2);
-    rc = cellar_txn_get(t->txn, k.p, k.n, &val, &len);
+    bytes k;
+    int rc;
+    if (key_args(env, info, &txn_target, 2, argv, &ae, &c, &k))
+        return NULL;
+    rc = cellar_txn_get(c, k.p, k.n, &val, &len);
     bytes_free(&k);
     if (rc == CELLAR_ENOTFOUND)
         return js_undefined(env);
@@ -126,42 +158,18 @@ static napi_value fn_get(napi_env env, napi_callback_info info)
 
 static napi_value fn_has(napi_env env, napi_callback_info info)
 {
-    TXN_KEY_PROLOGUE(2);
-    rc = cellar_txn_exists(t->txn, k.p, k.n);
-    bytes_free(&k);
-    if (rc == CELLAR_OK || rc == CELLAR_ENOTFOUND)
-        return js_bool(env, rc == CELLAR_OK);
-    return throw_cellar(env, ae, rc);
+    return key_has(env, info, &txn_target);
 }
 
 /* txnPut(txn, key, value, ttlMs) */
 static napi_value fn_put(napi_env env, napi_callback_info info)
 {
-    bytes v;
-    uint64_t ttl = 0;
-    napi_valuetype ty;
-    TXN_KEY_PROLOGUE(4);
-    napi_typeof(env, argv[3], &ty);
-    if ((ty != napi_undefined && arg_u64(env, argv[3], "ttl must be a number of ms", &ttl)) ||
-        arg_value(env, ae, argv[2], 0, &v)) {
-        bytes_free(&k);
-        return NULL;
-    }
-    rc = ttl ? cellar_txn_put_ttl(t->txn, k.p, k.n, v.p, v.n, ttl)
-             : cellar_txn_put(t->txn, k.p, k.n, v.p, v.n);
-    bytes_free(&k);
-    bytes_free(&v);
-    return rc == CELLAR_OK ? js_undefined(env) : throw_cellar(env, ae, rc);
+    return key_put(env, info, &txn_target);
 }
 
 static napi_value fn_del(napi_env env, napi_callback_info info)
 {
-    TXN_KEY_PROLOGUE(2);
-    rc = cellar_txn_delete(t->txn, k.p, k.n);
-    bytes_free(&k);
-    if (rc == CELLAR_OK || rc == CELLAR_ENOTFOUND)
-        return js_bool(env, rc == CELLAR_OK);
-    return throw_cellar(env, ae, rc);
+    return key_del(env, info, &txn_target);
 }
 
 static napi_value fn_commit(napi_env env, napi_callback_info info)
@@ -182,19 +190,11 @@ static napi_value fn_abort(napi_env env, napi_callback_info info)
 {
     napi_value argv[1];
     addon_env *ae = get_args(env, info, 1, argv, NULL);
-    void *p = NULL;
-    node_txn *t;
-    if (!ae)
+    node_txn *t = ae ? txn_external(env, argv[0]) : NULL;
+    if (!t)
         return NULL;
-    if (napi_get_value_external(env, argv[0], &p) != napi_ok || !p ||
-        ((node_txn *)p)->magic != NODE_TXN_MAGIC)
-        return throw_type(env, "not a cellardb transaction handle");
-    t = p;
-    if (t->busy) {
-        captured_error e = { CELLAR_EBUSY, 0, "transaction is busy with an async call" };
-        napi_throw(env, make_error(env, ae, &e));
-        return NULL;
-    }
+    if (t->busy)
+        return throw_busy(env, ae);
     cellar_txn_abort(t->txn);
     t->txn = NULL;
     return js_undefined(env);
