@@ -686,6 +686,16 @@ START_TEST(test_iter_exactly_once_under_splits)
 }
 END_TEST
 
+/* Put "k0" .. "k<n-1>", each with the value val. */
+static void put_keys(cellar_db *db, int n, const char *val)
+{
+    for (int i = 0; i < n; i++) {
+        char k[16];
+        int kl = sprintf(k, "k%d", i);
+        TU_OK(cellar_put(db, k, (size_t)kl, val, strlen(val)));
+    }
+}
+
 /* ======================================================================== */
 /* lifetime: closing under live children                                     */
 /* ======================================================================== */
@@ -695,11 +705,7 @@ START_TEST(test_close_with_live_txn_and_iter)
     cellar_db *db;
     cellar_options o = opts_sync(CELLAR_SYNC_NORMAL);
     TU_OK(cellar_open(&db, tu_path("live.cellar"), &o));
-    for (int i = 0; i < 100; i++) {
-        char k[16];
-        int kl = sprintf(k, "k%d", i);
-        TU_OK(cellar_put(db, k, (size_t)kl, "v", 1));
-    }
+    put_keys(db, 100, "v");
     cellar_txn *t1, *t2, *t3;
     cellar_iter *it1, *it2;
     TU_OK(cellar_txn_begin(&t1, db, 0));
@@ -776,11 +782,7 @@ START_TEST(test_compact_with_concurrent_writers)
     cellar_db *db;
     cellar_options o = opts_sync(CELLAR_SYNC_OFF);
     TU_OK(cellar_open(&db, tu_path("compact-w.cellar"), &o));
-    for (int i = 0; i < 2000; i++) {
-        char k[16];
-        int kl = sprintf(k, "k%d", i);
-        TU_OK(cellar_put(db, k, (size_t)kl, "0123456789abcdef0123456789abcdef", 32));
-    }
+    put_keys(db, 2000, "0123456789abcdef0123456789abcdef");
     atomic_int stop = 0;
     pthread_t th[3];
     compact_arg args[3];
@@ -813,11 +815,7 @@ START_TEST(test_txn_across_compact)
     cellar_db *db;
     cellar_options o = opts_sync(CELLAR_SYNC_NORMAL);
     TU_OK(cellar_open(&db, tu_path("txn-compact.cellar"), &o));
-    for (int i = 0; i < 200; i++) {
-        char k[16];
-        int kl = sprintf(k, "k%d", i);
-        TU_OK(cellar_put(db, k, (size_t)kl, "v", 1));
-    }
+    put_keys(db, 200, "v");
     cellar_txn *t;
     TU_OK(cellar_txn_begin(&t, db, 0));
     TU_OK(cellar_txn_put(t, "before", 6, "1", 1));
@@ -916,11 +914,7 @@ START_TEST(test_handles_come_and_go_around_compact_and_close)
         o.flags |= CELLAR_TRUNCATE;
         TU_OK(cellar_open(&h1, path, &o));
         o.flags &= ~(unsigned)CELLAR_TRUNCATE;
-        for (int i = 0; i < records; i++) {
-            char k[16];
-            int kl = sprintf(k, "k%d", i);
-            TU_OK(cellar_put(h1, k, (size_t)kl, "0123456789abcdef", 16));
-        }
+        put_keys(h1, records, "0123456789abcdef");
         TU_OK(cellar_open(&h2, path, &o));
         compact_bg a = { h2, 0, -1 };
         pthread_t th;
@@ -936,11 +930,7 @@ START_TEST(test_handles_come_and_go_around_compact_and_close)
         TU_OK(a.rc);
         /* dirty many pages, then close the last handle while another
          * thread opens the file */
-        for (int i = 0; i < records; i++) {
-            char k[16];
-            int kl = sprintf(k, "k%d", i);
-            TU_OK(cellar_put(h2, k, (size_t)kl, "fedcba9876543210", 16));
-        }
+        put_keys(h2, records, "fedcba9876543210");
         count_arg ca = { path, 0, -1, 0 };
         pthread_t op;
         ck_assert_int_eq(pthread_create(&op, NULL, count_main, &ca), 0);
