@@ -260,6 +260,21 @@ static cellar_options fault_opts(cellar_fault *fs, int sync)
 
 #define STEPS 120u
 
+/* A fresh fault file system and database (options in *o), warmed up by 30
+ * steps of the workload against the model m. */
+static cellar_db *warm_open(cellar_fault **fs, cellar_options *o, model *m, tu_rng *r, int sync)
+{
+    TU_OK(cellar_vfs_fault_new(fs));
+    *o = fault_opts(*fs, sync);
+    cellar_db *db;
+    TU_OK(cellar_open(&db, "f.cellar", o));
+    model_init(m);
+    for (unsigned i = 0; i < 30; i++)
+        TU_OK(step(db, m, r));
+    return db;
+}
+
+
 typedef struct fault_case {
     const char *name;
     unsigned ops;
@@ -284,15 +299,10 @@ typedef struct tally {
 static void run_point(const fault_case *fc, uint64_t countdown, int sticky, int sync, uint64_t seed, tally *t)
 {
     cellar_fault *fs;
-    TU_OK(cellar_vfs_fault_new(&fs));
-    cellar_options o = fault_opts(fs, sync);
-    cellar_db *db;
-    TU_OK(cellar_open(&db, "f.cellar", &o));
+    cellar_options o;
     model m;
-    model_init(&m);
     tu_rng r = { seed };
-    for (unsigned i = 0; i < 30; i++)
-        TU_OK(step(db, &m, &r));
+    cellar_db *db = warm_open(&fs, &o, &m, &r, sync);
 
     char where[160];
     snprintf(where, sizeof where, "%s%s, countdown %" PRIu64 ", sync %d", fc->name, sticky ? " (sticky)" : "",
@@ -363,15 +373,10 @@ static void run_point(const fault_case *fc, uint64_t countdown, int sticky, int 
 static uint64_t calls_in_workload(unsigned ops, int sync, uint64_t seed)
 {
     cellar_fault *fs;
-    TU_OK(cellar_vfs_fault_new(&fs));
-    cellar_options o = fault_opts(fs, sync);
-    cellar_db *db;
-    TU_OK(cellar_open(&db, "f.cellar", &o));
+    cellar_options o;
     model m;
-    model_init(&m);
     tu_rng r = { seed };
-    for (unsigned i = 0; i < 30; i++)
-        TU_OK(step(db, &m, &r));
+    cellar_db *db = warm_open(&fs, &o, &m, &r, sync);
     uint64_t c0 = cellar_vfs_fault_count(fs, ops);
     for (unsigned i = 0; i < STEPS; i++)
         TU_OK(step(db, &m, &r));
