@@ -25,6 +25,7 @@
 #include <lualib.h>
 
 #include "cellardb.h"
+#include "tmpdir.h"
 
 int luaopen_cellardb(lua_State *L);
 
@@ -143,32 +144,11 @@ static int one_run(const char *dir, long fail_at, int *bad)
     return 0;
 }
 
-static void remove_dir(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (d == NULL)
-        return;
-    struct dirent *e;
-    char path[4096 + 256 + 2];
-    while ((e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        unlink(path);
-    }
-    closedir(d);
-    rmdir(dir);
-}
-
 int main(void)
 {
-    const char *tmp = getenv("TMPDIR");
     char dir[4096];
-    snprintf(dir, sizeof dir, "%s/cellardb-oom.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    if (mkdtemp(dir) == NULL) {
-        perror("mkdtemp");
+    if (tmpdir_make(dir, "oom") != 0)
         return 2;
-    }
     long passed = 0, failed = 0;
     for (long fail_at = 1; fail_at < 1000000; fail_at++) {
         int bad = 0;
@@ -195,7 +175,7 @@ int main(void)
     } else {
         passed++;
     }
-    remove_dir(dir);
+    tmpdir_remove(dir);
     printf("%ld passed, %ld failed\n", passed, failed);
     return failed ? 1 : 0;
 }

@@ -12,7 +12,6 @@
  *   lua_states_test       (works in a new directory under $TMPDIR, removed after)
  *   prints "N passed, N failed"
  */
-#include <dirent.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +23,7 @@
 #include <lualib.h>
 
 #include "cellardb.h"
+#include "tmpdir.h"
 
 int luaopen_cellardb(lua_State *L);
 
@@ -79,32 +79,11 @@ static void *run(void *arg)
     return NULL;
 }
 
-static void remove_dir(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (d == NULL)
-        return;
-    struct dirent *e;
-    char path[4096 + 256 + 2];
-    while ((e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        unlink(path);
-    }
-    closedir(d);
-    rmdir(dir);
-}
-
 int main(void)
 {
-    const char *tmp = getenv("TMPDIR");
     char dir[4096], path[4096 + 4];
-    snprintf(dir, sizeof dir, "%s/cellardb-states.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    if (mkdtemp(dir) == NULL) {
-        perror("mkdtemp");
+    if (tmpdir_make(dir, "states") != 0)
         return 2;
-    }
     snprintf(path, sizeof path, "%s/db", dir);
 
     int passed = 0, failed = 0;
@@ -158,7 +137,7 @@ int main(void)
         fprintf(stderr, "FAIL final state: %s\n", cellar_strerror(rc));
         failed++;
     }
-    remove_dir(dir);
+    tmpdir_remove(dir);
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
 }
