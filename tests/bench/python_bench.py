@@ -59,64 +59,50 @@ class Store:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-class DictStore(Store):
+class MappingStore(Store):
+    """A store that is a Python mapping (self.m): the loops are the same for
+    a dict and a cellardb database."""
+
+    def put(self, keys, value):
+        m = self.m
+        for k in keys:
+            m[k] = value
+
+    def get(self, keys):
+        m = self.m
+        for k in keys:
+            m[k]
+
+    def delete(self, keys):
+        m = self.m
+        for k in keys:
+            del m[k]
+
+    def scan(self):
+        for _k, _v in self.m.items():
+            pass
+
+
+class DictStore(MappingStore):
     name = "dict"
 
     def __init__(self, workdir):
         super().__init__(workdir)
-        self.d = {}
-
-    def put(self, keys, value):
-        d = self.d
-        for k in keys:
-            d[k] = value
-
-    def get(self, keys):
-        d = self.d
-        for k in keys:
-            d[k]
-
-    def delete(self, keys):
-        d = self.d
-        for k in keys:
-            del d[k]
-
-    def scan(self):
-        for _k, _v in self.d.items():
-            pass
+        self.m = {}
 
     def txn_puts(self, batches, value):
-        d = self.d
+        m = self.m
         for batch in batches:
             for k in batch:
-                d[k] = value
+                m[k] = value
 
 
-class CellarStore(Store):
+class CellarStore(MappingStore):
     def __init__(self, workdir, sync="normal"):
         super().__init__(workdir)
         self.name = f"cellardb({sync})"
-        self.db = cellardb.open(os.path.join(self.dir, "bench.cdb"), "n", sync=sync,
-                                cache_size=256 << 20)
-
-    def put(self, keys, value):
-        db = self.db
-        for k in keys:
-            db[k] = value
-
-    def get(self, keys):
-        db = self.db
-        for k in keys:
-            db[k]
-
-    def delete(self, keys):
-        db = self.db
-        for k in keys:
-            del db[k]
-
-    def scan(self):
-        for _k, _v in self.db.items():
-            pass
+        self.db = self.m = cellardb.open(os.path.join(self.dir, "bench.cdb"), "n", sync=sync,
+                                         cache_size=256 << 20)
 
     def txn_puts(self, batches, value):
         db = self.db
