@@ -10,6 +10,8 @@
  * and ended by cellar_sync or by a close. Then power loss (drop or tear every
  * write since the last sync), a reopen (some rounds crash again during the
  * recovery itself), and the checks:
+ *   - a read-only open recovers in memory to the same content that the
+ *     read-write open then finds (both pass cellar_check);
  *   - the file opens and cellar_check passes;
  *   - each writer's keys hold the state after some prefix of its
  *     transactions (never a partial transaction);
@@ -286,19 +288,40 @@ static void one_round(uint64_t seed, const shape *sh, tally *tl)
     if (db)
         cellar_close(db);
 
-    o.sync = sh->sync[tu_below(&r, sh->phases)];
-    int rc = reopen(fs, &o, &db, &r, &tl->recovery_crashes);
-    ck_assert_msg(rc == CELLAR_OK, "seed %llu: reopen after power loss: %s: %s", (unsigned long long)seed,
+    size_t nkeys = (size_t)sh->writers * KEYS_PER;
+    model got, want, got_ro;
+    model_init(&got, nkeys);
+    model_init(&want, nkeys);
+    model_init(&got_ro, nkeys);
+    /* A read-only open first: recovery in memory alone must find the state
+     * the read-write recovery below finds (and write nothing; the file is
+     * opened read-only, so a write would fail the open). */
+    cellar_options ro = o;
+    ro.flags = CELLAR_RDONLY;
+    int rc = cellar_open(&db, "crash.db", &ro);
+    ck_assert_msg(rc == CELLAR_OK, "seed %llu: read-only open after power loss: %s: %s", (unsigned long long)seed,
                   cellar_errname(rc), cellar_error_last()->message);
     uint64_t problems = 0;
     rc = cellar_check(db, NULL, NULL, NULL, &problems);
+    ck_assert_msg(rc == CELLAR_OK, "seed %llu: read-only check after power loss: %s", (unsigned long long)seed,
+                  cellar_error_last()->message);
+    ck_assert_msg(read_all(db, &got_ro), "seed %llu: unknown or duplicate key after read-only recovery",
+                  (unsigned long long)seed);
+    uint64_t n_ro;
+    TU_OK(cellar_count(db, &n_ro));
+    ck_assert_uint_eq(n_ro, model_count(&got_ro));
+    TU_OK(cellar_close(db));
+
+    o.sync = sh->sync[tu_below(&r, sh->phases)];
+    rc = reopen(fs, &o, &db, &r, &tl->recovery_crashes);
+    ck_assert_msg(rc == CELLAR_OK, "seed %llu: reopen after power loss: %s: %s", (unsigned long long)seed,
+                  cellar_errname(rc), cellar_error_last()->message);
+    rc = cellar_check(db, NULL, NULL, NULL, &problems);
     ck_assert_msg(rc == CELLAR_OK, "seed %llu: check after power loss: %s", (unsigned long long)seed,
                   cellar_error_last()->message);
-    size_t nkeys = (size_t)sh->writers * KEYS_PER;
-    model got, want;
-    model_init(&got, nkeys);
-    model_init(&want, nkeys);
     ck_assert_msg(read_all(db, &got), "seed %llu: unknown or duplicate key after recovery", (unsigned long long)seed);
+    ck_assert_msg(same_range(&got_ro, &got, 0, nkeys), "seed %llu: read-only recovery differs from read-write",
+                  (unsigned long long)seed);
     for (unsigned i = 0; i < sh->writers; i++) {
         writer *w = &ws[i];
         /* the longest prefix the writer's keys show (several may look alike) */
@@ -329,6 +352,7 @@ static void one_round(uint64_t seed, const shape *sh, tally *tl)
     tl->rounds++;
     model_free(&got);
     model_free(&want);
+    model_free(&got_ro);
     for (unsigned i = 0; i < sh->writers; i++)
         free_txs(&ws[i]);
     free(ws);

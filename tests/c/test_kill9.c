@@ -62,7 +62,22 @@ typedef struct setup {
     int sync;
     unsigned writers; /* 1..MAXW */
     int large;
+    int grow; /* also the growing key set below, and verify read-only first */
 } setup;
+
+/* With `grow`, transaction n also puts "w<w>-grow-<n % GROW>" (a value of
+ * up to ~300 bytes naming n) and, when n % 7 == 0, deletes the grow key of
+ * n - 3: the file grows, splits and frees pages as it would for a log of
+ * small records. */
+#define GROW 4096u
+static size_t grow_value(uint8_t *buf, uint64_t n)
+{
+    int h = sprintf((char *)buf, "g%" PRIu64 ":", n);
+    size_t len = (size_t)h + (size_t)(n * 37 % 300);
+    for (size_t i = (size_t)h; i < len; i++)
+        buf[i] = (uint8_t)(n * 13 + i * 5);
+    return len;
+}
 #define MAXW 3u
 
 static cellar_options kill_opts(int sync)
@@ -106,7 +121,7 @@ typedef struct child_writer {
     cellar_db *db;
     unsigned w;
     int fd;
-    int large;
+    int large, grow;
 } child_writer;
 
 /* A writer thread of the child: commit forever, acknowledging each commit. */
@@ -137,6 +152,22 @@ static void *child_writer_main(void *arg)
                 fprintf(stderr, "kill9 child: txn: %s\n", cellar_error_last()->message);
                 _exit(5);
             }
+            if (rc == CELLAR_OK && cw->grow) {
+                char kg[32], kd[32];
+                uint8_t gv[400];
+                int kgl = sprintf(kg, "w%u-grow-%u", cw->w, (unsigned)(n % GROW));
+                int kdl = sprintf(kd, "w%u-grow-%u", cw->w, (unsigned)((n - 3) % GROW));
+                size_t gl = grow_value(gv, n);
+                if ((rc = cellar_txn_put(t, kg, (size_t)kgl, gv, gl)) == CELLAR_OK && n % 7 == 0 && n > 3) {
+                    rc = cellar_txn_delete(t, kd, (size_t)kdl);
+                    if (rc == CELLAR_ENOTFOUND)
+                        rc = CELLAR_OK;
+                }
+                if (rc != CELLAR_OK) {
+                    fprintf(stderr, "kill9 child: txn: %s\n", cellar_error_last()->message);
+                    _exit(5);
+                }
+            }
             if (rc == CELLAR_OK)
                 rc = cellar_txn_commit(t);
         } while (rc == CELLAR_ECONFLICT);
@@ -163,7 +194,7 @@ static void child_main(const char *path, int fd, const setup *su)
     child_writer cw[MAXW];
     pthread_t th[MAXW];
     for (unsigned w = 0; w < su->writers; w++) {
-        cw[w] = (child_writer){ db, w, fd, su->large };
+        cw[w] = (child_writer){ db, w, fd, su->large, su->grow };
         if (w > 0 && pthread_create(&th[w], NULL, child_writer_main, &cw[w]) != 0)
             _exit(9);
     }
@@ -172,6 +203,36 @@ static void child_main(const char *path, int fd, const setup *su)
 
 /* Check writer w's keys are exactly the state after its commit S, and S >=
  * acked when `durable` (acknowledged commits must have survived). Returns S. */
+/* Writer w's grow keys at its commit s; returns how many are present. */
+static uint64_t verify_grow(cellar_db *db, unsigned w, uint64_t s, unsigned round)
+{
+    uint64_t present = 0;
+    uint8_t want[400];
+    for (unsigned j = 0; j < GROW; j++) {
+        /* the last put to slot j, deleted by commit m + 3 if that is a multiple of 7 */
+        uint64_t m = s >= j ? s - (s - j) % GROW : 0;
+        int live = m >= 1 && !(m + 3 <= s && (m + 3) % 7 == 0);
+        char kg[32];
+        int kgl = sprintf(kg, "w%u-grow-%u", w, j);
+        void *v = NULL;
+        size_t vl = 0;
+        int rc = cellar_get(db, kg, (size_t)kgl, &v, &vl);
+        if (!live) {
+            ck_assert_msg(rc == CELLAR_ENOTFOUND, "round %u: writer %u: grow key %u should be absent at seq %" PRIu64
+                          " (%s)", round, w, j, s, cellar_errname(rc));
+            continue;
+        }
+        ck_assert_msg(rc == CELLAR_OK, "round %u: writer %u: grow key %u at seq %" PRIu64 ": %s: %s", round, w, j, s,
+                      cellar_errname(rc), cellar_error_last()->message);
+        size_t wl = grow_value(want, m);
+        ck_assert_msg(vl == wl && memcmp(v, want, wl) == 0, "round %u: writer %u: grow key %u is not commit %" PRIu64
+                      "'s", round, w, j, m);
+        cellar_free(v);
+        present++;
+    }
+    return present;
+}
+
 static uint64_t verify_writer(cellar_db *db, unsigned w, uint64_t acked, int durable, unsigned round)
 {
     uint64_t s = read_seq(db, w);
@@ -220,29 +281,51 @@ static uint64_t verify_writer(cellar_db *db, unsigned w, uint64_t acked, int dur
     return s;
 }
 
-/* Reopen, check the file and every writer's keys; seq[w] gets each
- * writer's last commit found. */
-static void verify(const char *path, const uint64_t *acked, const setup *su, unsigned round, uint64_t *seq)
+/* Reopen (read-only when `ro`: recovery then happens in memory alone),
+ * check the file and every writer's keys; seq[w] gets each writer's last
+ * commit found. */
+static void verify_open(const char *path, const uint64_t *acked, const setup *su, unsigned round, uint64_t *seq,
+                        int ro)
 {
     cellar_options o = kill_opts(su->sync);
+    if (ro)
+        o.flags = CELLAR_RDONLY;
     cellar_db *db;
     int rc = cellar_open(&db, path, &o);
-    ck_assert_msg(rc == CELLAR_OK, "round %u: reopen -> %s: %s", round, cellar_errname(rc),
+    ck_assert_msg(rc == CELLAR_OK, "round %u: %sreopen -> %s: %s", round, ro ? "read-only " : "", cellar_errname(rc),
                   cellar_error_last()->message);
     uint64_t checked = 0;
     rc = cellar_check(db, NULL, NULL, NULL, &checked);
-    ck_assert_msg(rc == CELLAR_OK, "round %u: check -> %s, %" PRIu64 " problems: %s", round,
+    ck_assert_msg(rc == CELLAR_OK, "round %u: %scheck -> %s, %" PRIu64 " problems: %s", round, ro ? "read-only " : "",
                   cellar_errname(rc), checked, cellar_error_last()->message);
     uint64_t want_count = 0;
     for (unsigned w = 0; w < MAXW; w++) {
         seq[w] = verify_writer(db, w, acked[w], su->sync != CELLAR_SYNC_OFF, round);
         if (seq[w])
             want_count += 1 + 2 * (seq[w] >= SLOTS ? SLOTS : seq[w]);
+        if (su->grow)
+            want_count += verify_grow(db, w, seq[w], round);
     }
     uint64_t count = 0;
     TU_OK(cellar_count(db, &count));
     ck_assert_uint_eq(count, want_count);
     TU_OK(cellar_close(db));
+}
+
+/* With su->grow the read-only open comes first: it must find what the
+ * read-write one then finds, without writing to the file. */
+static void verify(const char *path, const uint64_t *acked, const setup *su, unsigned round, uint64_t *seq)
+{
+    if (su->grow) {
+        uint64_t ro_seq[MAXW];
+        verify_open(path, acked, su, round, ro_seq, 1);
+        verify_open(path, acked, su, round, seq, 0);
+        for (unsigned w = 0; w < MAXW; w++)
+            ck_assert_msg(ro_seq[w] == seq[w], "round %u: writer %u: read-only recovery found commit %" PRIu64
+                          ", read-write %" PRIu64, round, w, ro_seq[w], seq[w]);
+        return;
+    }
+    verify_open(path, acked, su, round, seq, 0);
 }
 
 typedef struct kill_tally {
@@ -308,6 +391,8 @@ typedef struct series {
     unsigned rounds, by_mode[3], threaded;
 } series;
 
+/* mixed: 0 one writer under sync=full; 1 modes, writers and sizes drawn per
+ * round; 2 + mode: growing keys in that mode, verified read-only first. */
 static void run_series(const char *name, uint64_t seed, unsigned rounds, int mixed, series *se)
 {
     const char *path = tu_path(name);
@@ -315,9 +400,11 @@ static void run_series(const char *name, uint64_t seed, unsigned rounds, int mix
     uint64_t acked[MAXW] = { 0 };
     se->rounds = rounds;
     for (unsigned round = 0; round < rounds; round++) {
-        setup su = { CELLAR_SYNC_FULL, 1, 0 };
-        if (mixed)
-            su = (setup){ (int)tu_below(&rng, 3), 1 + (unsigned)tu_below(&rng, MAXW), tu_below(&rng, 3) == 0 };
+        setup su = { CELLAR_SYNC_FULL, 1, 0, 0 };
+        if (mixed == 1)
+            su = (setup){ (int)tu_below(&rng, 3), 1 + (unsigned)tu_below(&rng, MAXW), tu_below(&rng, 3) == 0, 0 };
+        else if (mixed >= 2)
+            su = (setup){ mixed - 2, 1, 0, 1 };
         se->by_mode[su.sync]++;
         se->threaded += su.writers > 1;
         kill_round(path, &su, round, &rng, acked, &se->kt);
@@ -350,6 +437,28 @@ START_TEST(test_kill9_mixed)
 }
 END_TEST
 
+/* Issue: a read-only open after kill -9 reported a healthy file corrupt
+ * (recovery's directory and free-list pages were read from the file, not
+ * from the log's batch). Each sync mode: the verifying open is read-only
+ * first, then read-write; both must find the same state. */
+static void readonly_series(int sync, uint64_t seed)
+{
+    series se = { 0 };
+    char name[40];
+    sprintf(name, "kill9-ro-%d.cellar", sync);
+    run_series(name, seed, (SANITIZED ? 25u : 100u) * (tu_long() ? 5u : 1u), 2 + sync, &se);
+    printf("kill9, read-only recovery, sync=%s: %u rounds (%" PRIu64 " killed early), %" PRIu64
+           " commits acknowledged, read-only and read-write recovery agreed in every round\n",
+           sync == CELLAR_SYNC_FULL ? "full" : sync == CELLAR_SYNC_OFF ? "off" : "normal", se.rounds, se.kt.early,
+           se.kt.acked);
+}
+START_TEST(test_kill9_readonly_full) { readonly_series(CELLAR_SYNC_FULL, 0x5EED01ULL); }
+END_TEST
+START_TEST(test_kill9_readonly_normal) { readonly_series(CELLAR_SYNC_NORMAL, 0x5EED02ULL); }
+END_TEST
+START_TEST(test_kill9_readonly_off) { readonly_series(CELLAR_SYNC_OFF, 0x5EED03ULL); }
+END_TEST
+
 static Suite *suite(void)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -358,6 +467,9 @@ static Suite *suite(void)
     tcase_set_timeout(tc, 900);
     tcase_add_test(tc, test_kill9_sync_full);
     tcase_add_test(tc, test_kill9_mixed);
+    tcase_add_test(tc, test_kill9_readonly_full);
+    tcase_add_test(tc, test_kill9_readonly_normal);
+    tcase_add_test(tc, test_kill9_readonly_off);
     suite_add_tcase(s, tc);
     return s;
 }

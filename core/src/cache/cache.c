@@ -39,8 +39,20 @@ struct cellar_cache {
     size_t capacity;       /* frames */
     _Atomic size_t dirty;
     _Atomic bool raw_written;
+    /* read-only instances: raw writes (recovery's meta pages and value
+     * extents) land here instead of the file; written only while opening */
+    bool memory_only;
+    struct overlay_page **overlay;
+    size_t overlay_buckets; /* power of two, or 0 */
+    size_t overlay_pages;
     shard shards[NSHARDS];
 };
+
+typedef struct overlay_page {
+    struct overlay_page *next;
+    uint64_t pgno;
+    uint8_t data[];
+} overlay_page;
 
 void cellar__page_seal(uint8_t *page, uint32_t pgno, uint32_t page_size)
 {
@@ -238,13 +250,29 @@ void cellar_cache_close(cellar_cache *c)
         free(s->table);
         cellar__mutex_destroy(&s->mu);
     }
+    for (size_t b = 0; b < c->overlay_buckets; b++) {
+        overlay_page *o = c->overlay[b];
+        while (o) {
+            overlay_page *n = o->next;
+            free(o);
+            o = n;
+        }
+    }
+    free(c->overlay);
     free(c);
 }
+
+static overlay_page *overlay_find(const cellar_cache *c, uint64_t pgno);
 
 static int load(cellar_cache *c, cellar_page *p)
 {
     size_t got = 0;
-    int rc = c->vfs->read(c->file, p->data, c->page_size, (uint64_t)p->pgno * c->page_size, &got);
+    const overlay_page *o = c->overlay_pages ? overlay_find(c, p->pgno) : NULL;
+    if (o) {
+        memcpy(p->data, o->data, c->page_size);
+        got = c->page_size;
+    }
+    int rc = o ? CELLAR_OK : c->vfs->read(c->file, p->data, c->page_size, (uint64_t)p->pgno * c->page_size, &got);
     if (rc != CELLAR_OK)
         return rc;
     if (got != c->page_size)
@@ -462,8 +490,106 @@ void cellar_cache_counters_get(cellar_cache *c, cellar_cache_counters *out)
     out->capacity_frames = c->capacity;
 }
 
+/* ---- the memory overlay of a read-only instance ---- */
+
+void cellar_cache_set_memory_only(cellar_cache *c) { c->memory_only = true; }
+
+static overlay_page *overlay_find(const cellar_cache *c, uint64_t pgno)
+{
+    if (!c->overlay_buckets)
+        return NULL;
+    overlay_page *o = c->overlay[(pgno * 0x9E3779B97F4A7C15ull >> 32) & (c->overlay_buckets - 1)];
+    while (o && o->pgno != pgno)
+        o = o->next;
+    return o;
+}
+
+static int overlay_grow(cellar_cache *c)
+{
+    size_t nb = c->overlay_buckets ? c->overlay_buckets * 2 : 64;
+    overlay_page **nt = calloc(nb, sizeof *nt); /* NOLINT(bugprone-sizeof-expression): a pointer array's element */
+    if (!nt)
+        return cellar__err_oom();
+    for (size_t b = 0; b < c->overlay_buckets; b++) {
+        overlay_page *o = c->overlay[b];
+        while (o) {
+            overlay_page *n = o->next;
+            size_t i = (o->pgno * 0x9E3779B97F4A7C15ull >> 32) & (nb - 1);
+            o->next = nt[i];
+            nt[i] = o;
+            o = n;
+        }
+    }
+    free(c->overlay);
+    c->overlay = nt;
+    c->overlay_buckets = nb;
+    return CELLAR_OK;
+}
+
+/* The overlay copy of pgno, made from the file's page (zeros past its end). */
+static int overlay_get(cellar_cache *c, uint64_t pgno, overlay_page **out)
+{
+    overlay_page *o = overlay_find(c, pgno);
+    if (!o) {
+        if (c->overlay_pages >= c->overlay_buckets) {
+            int rc = overlay_grow(c);
+            if (rc != CELLAR_OK)
+                return rc;
+        }
+        o = calloc(1, sizeof *o + c->page_size);
+        if (!o)
+            return cellar__err_oom();
+        size_t got = 0;
+        int rc = c->vfs->read(c->file, o->data, c->page_size, pgno * c->page_size, &got);
+        if (rc != CELLAR_OK) {
+            free(o);
+            return rc;
+        }
+        o->pgno = pgno;
+        size_t i = (pgno * 0x9E3779B97F4A7C15ull >> 32) & (c->overlay_buckets - 1);
+        o->next = c->overlay[i];
+        c->overlay[i] = o;
+        c->overlay_pages++;
+    }
+    *out = o;
+    return CELLAR_OK;
+}
+
+/* Raw I/O over the overlay, a page at a time: what the overlay holds wins. */
+static int overlay_io(cellar_cache *c, uint64_t pgno, uint64_t off, uint8_t *buf, size_t len, bool write)
+{
+    uint64_t pos = pgno * c->page_size + off;
+    while (len) {
+        uint64_t pg = pos / c->page_size;
+        size_t in = (size_t)(pos % c->page_size), n = c->page_size - in;
+        if (n > len)
+            n = len;
+        overlay_page *o = write ? NULL : overlay_find(c, pg);
+        int rc = CELLAR_OK;
+        if (write && (rc = overlay_get(c, pg, &o)) == CELLAR_OK) {
+            memcpy(o->data + in, buf, n);
+        } else if (o) {
+            memcpy(buf, o->data + in, n);
+        } else if (rc == CELLAR_OK) {
+            size_t got = 0;
+            rc = c->vfs->read(c->file, buf, n, pos, &got);
+            if (rc == CELLAR_OK && got != n)
+                return cellar__err(CELLAR_ECORRUPT, 0, "%s: page %llu: extent runs past the end of the file",
+                                   c->path, (unsigned long long)pgno);
+        }
+        if (rc != CELLAR_OK)
+            return rc;
+        pos += n;
+        buf += n;
+        len -= n;
+    }
+    return CELLAR_OK;
+}
+
 int cellar_cache_read_raw(cellar_cache *c, uint64_t pgno, uint64_t off, void *buf, size_t len)
 {
+    if (c->overlay_pages)
+        return overlay_io(c, pgno, off, buf, len, false);
     size_t got = 0;
     int rc = c->vfs->read(c->file, buf, len, pgno * c->page_size + off, &got);
     if (rc != CELLAR_OK)
@@ -476,6 +602,8 @@ int cellar_cache_read_raw(cellar_cache *c, uint64_t pgno, uint64_t off, void *bu
 
 int cellar_cache_write_raw(cellar_cache *c, uint64_t pgno, uint64_t off, const void *buf, size_t len)
 {
+    if (c->memory_only)
+        return overlay_io(c, pgno, off, (uint8_t *)(uintptr_t)buf, len, true);
     atomic_store(&c->raw_written, true);
     return c->vfs->write(c->file, buf, len, pgno * c->page_size + off);
 }

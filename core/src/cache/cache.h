@@ -96,6 +96,15 @@ int cellar_cache_read_raw(cellar_cache *c, uint64_t pgno, uint64_t off, void *bu
 int cellar_cache_write_raw(cellar_cache *c, uint64_t pgno, uint64_t off, const void *buf, size_t len);
 
 /**
+ * Keep raw writes in memory (a read-only instance recovering from its log:
+ * the meta pages and value extents recovery makes must be seen by its reads
+ * without being written to the file). Raw reads then prefer those copies.
+ * Call before any raw write; the overlay is written only while opening,
+ * before any other thread uses the cache, and read without locks after.
+ */
+void cellar_cache_set_memory_only(cellar_cache *c);
+
+/**
  * Whether raw writes happened since the flag was last taken; takes (clears) it.
  * A checkpoint syncs the file before its batch completes when it was set, so
  * value extents the batch refers to are durable first.

@@ -427,33 +427,18 @@ static int replay_one(void *ctx, const uint8_t *payload, size_t len, uint64_t of
     return cellar__apply_record(ctx, payload, len, off);
 }
 
-typedef struct ro_batch {
-    cellar_inst *in;
-    uint8_t *hdr;
-} ro_batch;
-
 static int batch_to_file(void *ctx, uint32_t pgno, const uint8_t *image)
 {
     cellar_inst *in = ctx;
     return in->vfs->write(in->file, image, in->P, (uint64_t)pgno * in->P);
 }
 
-static int batch_to_cache(void *ctx, uint32_t pgno, const uint8_t *image)
+/* Read-only: the batch goes to the cache's memory overlay, where page loads
+ * and raw reads (directory, free list) find it before the file. */
+static int batch_to_overlay(void *ctx, uint32_t pgno, const uint8_t *image)
 {
-    ro_batch *b = ctx;
-    if (pgno == 0) {
-        memcpy(b->hdr, image, HDR_LEN);
-        return CELLAR_OK;
-    }
-    cellar_page *p = NULL;
-    int rc = cellar_cache_new(b->in->cache, pgno, &p);
-    if (rc != CELLAR_OK)
-        return rc;
-    cellar__wrlock(&p->latch);
-    memcpy(p->data, image, b->in->P);
-    cellar__rwunlock(&p->latch);
-    cellar_cache_unpin(b->in->cache, p);
-    return CELLAR_OK;
+    cellar_inst *in = ctx;
+    return cellar_cache_write_raw(in->cache, pgno, 0, image, in->P);
 }
 
 /* Page size and file id from the log's header, when the data header is torn. */
@@ -512,6 +497,8 @@ static int load_existing(cellar_inst *in, size_t cache_size, uint64_t file_size)
         return header_judge(in->path, hdr, got); /* re-record the header's error */
     }
     rc = cellar_cache_open(&in->cache, in->vfs, in->file, in->path, in->P, cache_size);
+    if (rc == CELLAR_OK && in->readonly)
+        cellar_cache_set_memory_only(in->cache); /* recovery writes nothing to the file */
     if (rc == CELLAR_OK)
         rc = cellar_wal_open(&in->wal, in->vfs, in->wal_path, in->P, in->file_id, in->sync, in->readonly);
     uint64_t resume = 0;
@@ -523,9 +510,10 @@ static int load_existing(cellar_inst *in, size_t cache_size, uint64_t file_size)
     uint64_t file_pages = file_size / in->P;
     if (has_batch) {
         if (in->readonly) {
-            ro_batch b = { in, hdr };
-            rc = cellar_wal_batch_pages(in->wal, batch_to_cache, &b);
-            file_pages = UINT32_MAX; /* pages may live in the cache only */
+            rc = cellar_wal_batch_pages(in->wal, batch_to_overlay, in);
+            if (rc == CELLAR_OK)
+                rc = cellar_cache_read_raw(in->cache, 0, 0, hdr, HDR_LEN);
+            file_pages = UINT32_MAX; /* pages may live in the overlay only */
         } else {
             rc = cellar_wal_batch_pages(in->wal, batch_to_file, in);
             if (rc == CELLAR_OK)
