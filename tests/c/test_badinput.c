@@ -79,6 +79,14 @@ static void patch(const char *path, uint64_t off, const void *b, size_t n)
     close(fd);
 }
 
+/* The meta page has two copies (pages 0 and 1, 4 KiB pages here): write
+ * both, so the patched one is what an open finds. */
+static void patch_meta(const char *path, const uint8_t *h)
+{
+    patch(path, 0, h, 256);
+    patch(path, 4096, h, 256);
+}
+
 /* A closed database with n records "key-%06d" -> "value-%06d-...". */
 static void make_db(const char *path, unsigned n)
 {
@@ -419,10 +427,10 @@ START_TEST(test_newer_version_and_hostile_header)
     uint8_t *orig = slurp(path, &n);
     ck_assert_uint_eq(get32(orig + 16), header_crc(orig)); /* our crc agrees with the format */
 
-    /* version 2, crc fixed: EVERSION */
+    /* the next version, crc fixed: EVERSION */
     uint8_t h[256];
     memcpy(h, orig, 256);
-    put32(h + 8, 2);
+    put32(h + 8, get32(orig + 8) + 1);
     put32(h + 16, header_crc(h));
     patch(path, 0, h, 256);
     TU_RC(open_rc(path, 0), CELLAR_EVERSION);
@@ -430,14 +438,15 @@ START_TEST(test_newer_version_and_hostile_header)
     TU_RC(open_rc(path, CELLAR_RDONLY), CELLAR_EVERSION);
     /* version 0xffffffff, crc not fixed: EVERSION or ECORRUPT */
     put32(h + 8, 0xffffffffu);
-    patch(path, 0, h, 256);
+    patch_meta(path, h);
     int rc = open_rc(path, 0);
     ck_assert_msg(rc == CELLAR_EVERSION || rc == CELLAR_ECORRUPT, "%s", cellar_errname(rc));
     /* the file is left alone */
     size_t n2;
     uint8_t *after = slurp(path, &n2);
     ck_assert_uint_eq(n2, n);
-    ck_assert_mem_eq(after + 256, orig + 256, n - 256);
+    ck_assert_mem_eq(after + 256, orig + 256, 4096 - 256);
+    ck_assert_mem_eq(after + 4096 + 256, orig + 4096 + 256, n - 4096 - 256);
     free(after);
 
     /* hostile but well-sealed headers: huge depth, directory and free list
@@ -445,14 +454,15 @@ START_TEST(test_newer_version_and_hostile_header)
     struct { unsigned off; uint32_t val; } bad[] = {
         { 12, 3000 },       { 12, 1u << 30 },     { 48, 31 },      { 48, 200 },
         { 52, 0 },          { 52, 0x7fffffff },  { 56, 0x7fffffff }, { 60, 0x7fffffff },
-        { 64, 0x7fffffff }, { 68, 1 },           { 68, 0xffffffff },
+        { 64, 0x7fffffff }, { 68, 1 },           { 68, 0xffffffff }, { 104, 0 },
+        { 104, 0x7fffffff }, { 108, 1 },         { 108, 0x7fffffff }, { 112, 0x7fffffff },
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         spit(path, orig, n);
         memcpy(h, orig, 256);
         put32(h + bad[i].off, bad[i].val);
         put32(h + 16, header_crc(h));
-        patch(path, 0, h, 256);
+        patch_meta(path, h);
         for (int ro = 0; ro < 2; ro++) {
             cellar_db *db = NULL;
             cellar_options o = CELLAR_OPTIONS_INIT;

@@ -5,7 +5,7 @@
  */
 #include "testutil.h"
 #include "cellardb_vfs.h"
-#include "cache/cache.h"
+#include "cache/cache_int.h"
 #include "db/db_int.h"
 #include "hash/hash_int.h"
 #include "wal/wal.h"
@@ -53,58 +53,89 @@ START_TEST(cache_reads_verifies_and_evicts)
     const cellar_vfs *vfs = cellar_vfs_posix();
     cellar_file *f;
     TU_OK(vfs->open(vfs, tu_path("cache.bin"), CELLAR_VFS_WRITE | CELLAR_VFS_CREATE, 0644, &f));
-    uint8_t pg[4096];
-    for (uint32_t p = 0; p < 200; p++) {
-        memset(pg, (int)p, sizeof pg);
-        cellar__page_seal(pg, p, 4096);
-        TU_OK(vfs->write(f, pg, 4096, (uint64_t)p * 4096));
-    }
     cellar_cache *c;
     TU_OK(cellar_cache_open(&c, vfs, f, "cache.bin", 4096, 64 * 4096));
+    cellar_cache_space_init(c);
+    uint32_t first = 0;
+    TU_OK(cellar_cache_page_alloc(c, 200, &first));
+    for (uint32_t p = 0; p < 200; p++) {
+        cellar_page *n;
+        TU_OK(cellar_cache_new(c, first + p, &n));
+        memset(n->data + 8, (int)p, 4088);
+        cellar_cache_mark_dirty(c, n);
+        cellar_cache_unpin(c, n);
+        /* dirty pages are never evicted, only written back */
+        if (p % 50 == 49) {
+            ck_assert_uint_eq(cellar_cache_dirty(c), 50);
+            TU_OK(cellar_cache_writeback(c, 0));
+        }
+    }
+    ck_assert_uint_eq(cellar_cache_dirty(c), 0);
     cellar_page *held;
-    TU_OK(cellar_cache_get(c, 5, &held)); /* pinned all along: must survive eviction */
+    TU_OK(cellar_cache_get(c, first + 5, &held)); /* pinned all along: must survive eviction */
     for (int round = 0; round < 3; round++)
         for (uint32_t p = 0; p < 200; p++) {
             cellar_page *x;
-            TU_OK(cellar_cache_get(c, p, &x));
+            TU_OK(cellar_cache_get(c, first + p, &x));
             ck_assert_int_eq(x->data[100], (uint8_t)p);
             cellar_cache_unpin(c, x);
         }
     ck_assert_int_eq(held->data[100], 5);
     cellar_cache_counters cc;
     cellar_cache_counters_get(c, &cc);
-    ck_assert_uint_le(cc.frames, 64 + 16); /* bounded: capacity plus a frame per shard of slack */
+    ck_assert_uint_le(cc.frames, 64 + 50 + 16); /* capacity, a batch of dirty frames, slack */
     ck_assert_uint_gt(cc.misses, 200);
     cellar_cache_unpin(c, held);
-    /* a new page is dirty and never evicted until written back */
-    cellar_page *n;
-    TU_OK(cellar_cache_new(c, 500, &n));
-    n->data[100] = 42;
-    cellar_cache_unpin(c, n);
-    for (uint32_t p = 0; p < 200; p++) {
+
+    /* shadow paging: once a checkpoint refers to a page's place, a change
+     * goes elsewhere and the checkpointed bytes stay; a second change before
+     * the next checkpoint goes where the first went */
+    cellar_space_meta sm;
+    TU_OK(cellar_cache_checkpoint(c, &sm));
+    TU_OK(cellar_cache_checkpoint_done(c, true, true));
+    uint32_t at = cellar__phys_of(c, first + 7), fresh_at = 0;
+    for (int change = 0; change < 2; change++) {
         cellar_page *x;
-        TU_OK(cellar_cache_get(c, p, &x));
+        TU_OK(cellar_cache_get(c, first + 7, &x));
+        cellar__wrlock(&x->latch);
+        x->data[100] = (uint8_t)(99 + change);
+        cellar__rwunlock(&x->latch);
+        cellar_cache_mark_dirty(c, x);
         cellar_cache_unpin(c, x);
+        TU_OK(cellar_cache_writeback(c, 0));
+        uint32_t now_at = cellar__phys_of(c, first + 7);
+        ck_assert_uint_ne(now_at, at);
+        if (change == 0)
+            fresh_at = now_at;
+        else
+            ck_assert_uint_eq(now_at, fresh_at);
+        uint8_t pg[4096];
+        TU_OK(cellar_cache_read_raw(c, at, 0, pg, sizeof pg));
+        ck_assert_int_eq(pg[100], 7);
+        ck_assert(cellar__page_ok(pg, first + 7, 4096));
     }
-    TU_OK(cellar_cache_get(c, 500, &n));
-    ck_assert_int_eq(n->data[100], 42);
-    cellar_cache_unpin(c, n);
-    ck_assert_uint_eq(cellar_cache_dirty(c), 1);
-    cellar_page **list;
-    size_t cnt;
-    TU_OK(cellar_cache_dirty_list(c, &list, &cnt));
-    ck_assert_uint_eq(cnt, 1);
-    cellar_cache_dirty_done(c, list, cnt, true);
-    ck_assert_uint_eq(cellar_cache_dirty(c), 0);
-    /* a damaged page is reported with its number */
-    memset(pg, 7, sizeof pg);
-    TU_OK(vfs->write(f, pg, 4096, 150 * 4096));
+    TU_OK(cellar_cache_checkpoint(c, &sm));
+    TU_OK(cellar_cache_checkpoint_done(c, true, true));
+    uint32_t bad_at = cellar__phys_of(c, first + 150);
     cellar_cache_close(c);
+
+    /* the checkpoint reloads; a damaged page is reported with its number */
+    uint8_t junk[4096];
+    memset(junk, 7, sizeof junk);
+    TU_OK(vfs->write(f, junk, 4096, (uint64_t)bad_at * 4096));
+    uint64_t size = 0;
+    TU_OK(vfs->size(f, &size));
     TU_OK(cellar_cache_open(&c, vfs, f, "cache.bin", 4096, 64 * 4096));
-    cellar_page *bad;
-    TU_RC(cellar_cache_get(c, 150, &bad), CELLAR_ECORRUPT);
-    ck_assert_ptr_nonnull(strstr(cellar_error_last()->message, "page 150"));
-    TU_RC(cellar_cache_get(c, 100000, &bad), CELLAR_ECORRUPT); /* past the end */
+    TU_OK(cellar_cache_space_load(c, &sm, size / 4096));
+    cellar_page *x, *bad;
+    TU_OK(cellar_cache_get(c, first + 7, &x));
+    ck_assert_int_eq(x->data[100], 100);
+    cellar_cache_unpin(c, x);
+    TU_RC(cellar_cache_get(c, first + 150, &bad), CELLAR_ECORRUPT);
+    char want[32];
+    snprintf(want, sizeof want, "page %u", first + 150);
+    ck_assert_ptr_nonnull(strstr(cellar_error_last()->message, want));
+    TU_RC(cellar_cache_get(c, 100000, &bad), CELLAR_ECORRUPT); /* no place in the file */
     cellar_cache_close(c);
     vfs->close(f);
 }

@@ -108,7 +108,9 @@ static void zero_seed(const char *path)
     ck_assert_int_eq(pread(fd, h, sizeof h, 0), (ssize_t)sizeof h);
     memset(h + 32, 0, 16);
     cellar__put32(h + 16, cellar__crc32c(cellar__crc32c(0, h, 16), h + 20, 236));
+    /* both copies of the meta page (4 KiB pages) */
     ck_assert_int_eq(pwrite(fd, h, sizeof h, 0), (ssize_t)sizeof h);
+    ck_assert_int_eq(pwrite(fd, h, sizeof h, 4096), (ssize_t)sizeof h);
     close(fd);
 }
 

@@ -16,43 +16,7 @@
 #include <sched.h>
 #include <stdlib.h>
 
-#define NSHARDS 16u
-#define MIN_FRAMES 64u
-
-typedef struct shard {
-    cellar_mutex mu;
-    cellar_page **table;
-    size_t nbuckets;       /* power of two */
-    size_t frames, limit;
-    cellar_page lru;       /* sentinel: lru.lru_next = most recent */
-    cellar_page dirty;     /* sentinel of the dirty list */
-    size_t ndirty;
-    uint64_t hits, misses;
-    char pad[64];
-} shard;
-
-struct cellar_cache {
-    const cellar_vfs *vfs;
-    cellar_file *file;
-    const char *path;
-    uint32_t page_size;
-    size_t capacity;       /* frames */
-    _Atomic size_t dirty;
-    _Atomic bool raw_written;
-    /* read-only instances: raw writes (recovery's meta pages and value
-     * extents) land here instead of the file; written only while opening */
-    bool memory_only;
-    struct overlay_page **overlay;
-    size_t overlay_buckets; /* power of two, or 0 */
-    size_t overlay_pages;
-    shard shards[NSHARDS];
-};
-
-typedef struct overlay_page {
-    struct overlay_page *next;
-    uint64_t pgno;
-    uint8_t data[];
-} overlay_page;
+#include "cache/cache_int.h"
 
 void cellar__page_seal(uint8_t *page, uint32_t pgno, uint32_t page_size)
 {
@@ -77,38 +41,6 @@ static inline shard *shard_of(cellar_cache *c, uint32_t pgno)
 static inline size_t bucket_of(const shard *s, uint32_t pgno)
 {
     return ((pgno * 0x85EBCA6Bu) >> 4) & (s->nbuckets - 1);
-}
-
-static void list_init(cellar_page *head) { head->lru_next = head->lru_prev = head; }
-static void lru_remove(cellar_page *p)
-{
-    if (!p->in_lru)
-        return;
-    p->lru_prev->lru_next = p->lru_next;
-    p->lru_next->lru_prev = p->lru_prev;
-    p->in_lru = false;
-}
-static void lru_push(shard *s, cellar_page *p)
-{
-    p->lru_next = s->lru.lru_next;
-    p->lru_prev = &s->lru;
-    s->lru.lru_next->lru_prev = p;
-    s->lru.lru_next = p;
-    p->in_lru = true;
-}
-static void dirty_push(shard *s, cellar_page *p)
-{
-    p->dnext = s->dirty.dnext;
-    p->dprev = &s->dirty;
-    s->dirty.dnext->dprev = p;
-    s->dirty.dnext = p;
-    s->ndirty++;
-}
-static void dirty_remove(shard *s, cellar_page *p)
-{
-    p->dprev->dnext = p->dnext;
-    p->dnext->dprev = p->dprev;
-    s->ndirty--;
 }
 
 static cellar_page *table_find(shard *s, uint32_t pgno)
@@ -259,6 +191,7 @@ void cellar_cache_close(cellar_cache *c)
         }
     }
     free(c->overlay);
+    cellar__space_free(c);
     free(c);
 }
 
@@ -266,20 +199,23 @@ static overlay_page *overlay_find(const cellar_cache *c, uint64_t pgno);
 
 static int load(cellar_cache *c, cellar_page *p)
 {
+    uint32_t at = cellar__phys_of(c, p->pgno);
+    if (at == 0)
+        return cellar__err(CELLAR_ECORRUPT, 0, "%s: page %u has no place in the file", c->path, p->pgno);
     size_t got = 0;
-    const overlay_page *o = c->overlay_pages ? overlay_find(c, p->pgno) : NULL;
+    const overlay_page *o = c->overlay_pages ? overlay_find(c, at) : NULL;
     if (o) {
         memcpy(p->data, o->data, c->page_size);
         got = c->page_size;
     }
-    int rc = o ? CELLAR_OK : c->vfs->read(c->file, p->data, c->page_size, (uint64_t)p->pgno * c->page_size, &got);
+    int rc = o ? CELLAR_OK : c->vfs->read(c->file, p->data, c->page_size, (uint64_t)at * c->page_size, &got);
     if (rc != CELLAR_OK)
         return rc;
     if (got != c->page_size)
-        return cellar__err(CELLAR_ECORRUPT, 0, "%s: page %u is past the end of the file",
-                           c->path, p->pgno);
+        return cellar__err(CELLAR_ECORRUPT, 0, "%s: page %u (file page %u) is past the end of the file",
+                           c->path, p->pgno, at);
     if (!cellar__page_ok(p->data, p->pgno, c->page_size))
-        return cellar__err(CELLAR_ECORRUPT, 0, "%s: page %u: checksum mismatch", c->path, p->pgno);
+        return cellar__err(CELLAR_ECORRUPT, 0, "%s: page %u (file page %u): checksum mismatch", c->path, p->pgno, at);
     return CELLAR_OK;
 }
 
@@ -394,66 +330,29 @@ void cellar_cache_mark_dirty(cellar_cache *c, cellar_page *p)
         lru_remove(p);
         dirty_push(s, p);
         atomic_fetch_add(&c->dirty, 1);
+    } else if (s->dirty.dnext != p) {
+        /* most recently dirtied first: write-back takes the coldest */
+        dirty_remove(s, p);
+        dirty_push(s, p);
     }
     cellar__mutex_unlock(&s->mu);
 }
 
 size_t cellar_cache_dirty(cellar_cache *c) { return atomic_load(&c->dirty); }
-size_t cellar_cache_capacity(cellar_cache *c) { return c->capacity; }
+size_t cellar_cache_capacity(cellar_cache *c) { return atomic_load_explicit(&c->capacity, memory_order_relaxed); }
 
-static int cmp_pgno(const void *a, const void *b)
+void cellar_cache_set_capacity(cellar_cache *c, size_t bytes)
 {
-    uint32_t x = (*(cellar_page *const *)a)->pgno, y = (*(cellar_page *const *)b)->pgno;
-    return x < y ? -1 : x > y;
-}
-
-int cellar_cache_dirty_list(cellar_cache *c, cellar_page ***out, size_t *n)
-{
-    size_t cap = atomic_load(&c->dirty) + 1, k = 0;
-    cellar_page **v = malloc(cap * sizeof *v); /* NOLINT(bugprone-sizeof-expression): a pointer array's element */
-    if (!v)
-        return cellar__err_oom();
+    size_t frames = bytes / c->page_size;
+    if (frames < MIN_FRAMES)
+        frames = MIN_FRAMES;
+    atomic_store(&c->capacity, frames);
     for (unsigned i = 0; i < NSHARDS; i++) {
         shard *s = &c->shards[i];
         cellar__mutex_lock(&s->mu);
-        for (cellar_page *p = s->dirty.dnext; p != &s->dirty; p = p->dnext) {
-            if (k == cap) {
-                cap *= 2;
-                cellar_page **nv = realloc(v, cap * sizeof *v); /* NOLINT(bugprone-sizeof-expression): a pointer array's element */
-                if (!nv) {
-                    cellar__mutex_unlock(&s->mu);
-                    cellar_cache_dirty_done(c, v, k, false);
-                    return cellar__err_oom();
-                }
-                v = nv;
-            }
-            p->pins++;
-            v[k++] = p;
-        }
+        s->limit = (frames + NSHARDS - 1) / NSHARDS;
         cellar__mutex_unlock(&s->mu);
     }
-    qsort(v, k, sizeof *v, cmp_pgno); /* NOLINT(bugprone-sizeof-expression): a pointer array's element */
-    *out = v;
-    *n = k;
-    return CELLAR_OK;
-}
-
-void cellar_cache_dirty_done(cellar_cache *c, cellar_page **list, size_t n, bool clean)
-{
-    for (size_t i = 0; i < n; i++) {
-        cellar_page *p = list[i];
-        shard *s = &c->shards[p->shard_idx];
-        cellar__mutex_lock(&s->mu);
-        if (clean && p->dirty) {
-            p->dirty = false;
-            dirty_remove(s, p);
-            atomic_fetch_sub(&c->dirty, 1);
-        }
-        if (--p->pins == 0 && !p->dirty)
-            lru_push(s, p);
-        cellar__mutex_unlock(&s->mu);
-    }
-    free(list);
 }
 
 void cellar_cache_forget(cellar_cache *c, uint32_t pgno)
@@ -461,16 +360,18 @@ void cellar_cache_forget(cellar_cache *c, uint32_t pgno)
     shard *s = shard_of(c, pgno);
     cellar__mutex_lock(&s->mu);
     cellar_page *p = table_find(s, pgno);
-    if (p && p->pins == 0) {
+    if (p) {
         if (p->dirty) {
             p->dirty = false;
             dirty_remove(s, p);
             atomic_fetch_sub(&c->dirty, 1);
         }
-        lru_remove(p);
         table_remove(s, p);
-        s->frames--;
-        frame_free(p);
+        if (p->pins == 0) {
+            lru_remove(p);
+            s->frames--;
+            frame_free(p);
+        } /* else: no longer findable; reused once unpinned */
     }
     cellar__mutex_unlock(&s->mu);
 }
@@ -556,31 +457,37 @@ static int overlay_get(cellar_cache *c, uint64_t pgno, overlay_page **out)
 }
 
 /* Raw I/O over the overlay, a page at a time: what the overlay holds wins. */
-static int overlay_io(cellar_cache *c, uint64_t pgno, uint64_t off, uint8_t *buf, size_t len, bool write)
+static int overlay_io(cellar_cache *c, uint64_t pgno, uint64_t off, uint8_t *out, const uint8_t *in, size_t len)
 {
     uint64_t pos = pgno * c->page_size + off;
     while (len) {
         uint64_t pg = pos / c->page_size;
-        size_t in = (size_t)(pos % c->page_size), n = c->page_size - in;
+        size_t at = (size_t)(pos % c->page_size), n = c->page_size - at;
         if (n > len)
             n = len;
-        overlay_page *o = write ? NULL : overlay_find(c, pg);
-        int rc = CELLAR_OK;
-        if (write && (rc = overlay_get(c, pg, &o)) == CELLAR_OK) {
-            memcpy(o->data + in, buf, n);
-        } else if (o) {
-            memcpy(buf, o->data + in, n);
-        } else if (rc == CELLAR_OK) {
-            size_t got = 0;
-            rc = c->vfs->read(c->file, buf, n, pos, &got);
-            if (rc == CELLAR_OK && got != n)
-                return cellar__err(CELLAR_ECORRUPT, 0, "%s: page %llu: extent runs past the end of the file",
-                                   c->path, (unsigned long long)pgno);
+        if (in) {
+            overlay_page *o = NULL;
+            int rc = overlay_get(c, pg, &o);
+            if (rc != CELLAR_OK)
+                return rc;
+            memcpy(o->data + at, in, n);
+            in += n;
+        } else if (out) {
+            const overlay_page *o = overlay_find(c, pg);
+            if (o) {
+                memcpy(out, o->data + at, n);
+            } else {
+                size_t got = 0;
+                int rc = c->vfs->read(c->file, out, n, pos, &got);
+                if (rc != CELLAR_OK)
+                    return rc;
+                if (got != n)
+                    return cellar__err(CELLAR_ECORRUPT, 0, "%s: page %llu: extent runs past the end of the file",
+                                       c->path, (unsigned long long)pgno);
+            }
+            out += n;
         }
-        if (rc != CELLAR_OK)
-            return rc;
         pos += n;
-        buf += n;
         len -= n;
     }
     return CELLAR_OK;
@@ -589,7 +496,7 @@ static int overlay_io(cellar_cache *c, uint64_t pgno, uint64_t off, uint8_t *buf
 int cellar_cache_read_raw(cellar_cache *c, uint64_t pgno, uint64_t off, void *buf, size_t len)
 {
     if (c->overlay_pages)
-        return overlay_io(c, pgno, off, buf, len, false);
+        return overlay_io(c, pgno, off, buf, NULL, len);
     size_t got = 0;
     int rc = c->vfs->read(c->file, buf, len, pgno * c->page_size + off, &got);
     if (rc != CELLAR_OK)
@@ -603,10 +510,7 @@ int cellar_cache_read_raw(cellar_cache *c, uint64_t pgno, uint64_t off, void *bu
 int cellar_cache_write_raw(cellar_cache *c, uint64_t pgno, uint64_t off, const void *buf, size_t len)
 {
     if (c->memory_only)
-        return overlay_io(c, pgno, off, (uint8_t *)(uintptr_t)buf, len, true);
-    atomic_store(&c->raw_written, true);
+        return overlay_io(c, pgno, off, NULL, buf, len);
     return c->vfs->write(c->file, buf, len, pgno * c->page_size + off);
 }
 
-bool cellar_cache_take_raw_flag(cellar_cache *c) { return atomic_exchange(&c->raw_written, false); }
-void cellar_cache_keep_raw_flag(cellar_cache *c) { atomic_store(&c->raw_written, true); }

@@ -20,7 +20,8 @@
 #include "os/os.h"
 #include "wal/wal.h"
 
-#define CELLAR_FORMAT_VERSION 1u
+#define CELLAR_FORMAT_VERSION 2u
+#define CELLAR_CACHE_START ((size_t)64 << 20) /* the default cache budget to start with */
 #define CELLAR_HEADER_MAGIC "CELLARDB"
 #define HDR_LEN 256u
 #define CONFLICT_SLOTS 65536u
@@ -66,6 +67,9 @@ typedef struct cellar_inst {
     _Atomic int broken;                   /* nonzero: an apply failed; reopen to recover */
     uint64_t sweep_cursor;
     uint64_t commits, checkpoints;
+    uint64_t ck_gen;                      /* generation of the last durable checkpoint (write_mu) */
+    bool cache_auto;                      /* no cache_size given: the budget follows the data */
+    size_t cache_auto_max;                /* ... up to this many bytes */
     _Atomic uint64_t generation;          /* bumped when compact rebuilds the file */
     uint8_t *scratch;                     /* log record building (write_mu) */
     size_t scratch_cap;
@@ -123,8 +127,17 @@ void cellar__db_leave(cellar_db *db);
  */
 void cellar__write_lock(cellar_inst *in);
 uint64_t cellar__db_now(cellar_inst *in);
-int cellar__checkpoint(cellar_inst *in, uint64_t resume, bool at_end);
+/** Checkpoint (write_mu held): shadow write-back of every dirty page, the
+ * map and free list, the other meta slot, the log emptied (open.c header). */
+int cellar__checkpoint(cellar_inst *in);
+/** Before a commit (write_mu held): checkpoint when the log or the freed
+ * space has grown past its bound, else write dirty pages back when they
+ * pass half the cache; grow an automatic cache budget with the data. */
 int cellar__maybe_checkpoint(cellar_inst *in);
+/** Grow an automatic cache budget to the data's size (write_mu held). */
+void cellar__cache_autosize(cellar_inst *in);
+/** The bound of an automatic cache budget: a quarter of physical memory. */
+size_t cellar__cache_auto_bound(void);
 void cellar__quiesce_lock(quiesce *q);
 void cellar__quiesce_unlock(quiesce *q);
 int cellar__child_attach(cellar_db *db, child *c);
@@ -133,7 +146,10 @@ void cellar__db_unref(cellar_db *db);
 
 /** Header checksum (bytes 0..15 and 20..255) and the index meta a header holds. */
 uint32_t cellar__header_crc(const uint8_t *hdr);
-void cellar__header_meta(const uint8_t *hdr, cellar_hash_meta *out);
+void cellar__header_meta(const uint8_t *hdr, cellar_hash_meta *out, cellar_space_meta *sm);
+/** The current meta page of the two slots (valid checksum, higher
+ * generation) into hdr (HDR_LEN bytes), read through c's raw reads. */
+int cellar__meta_read(cellar_inst *in, cellar_cache *c, uint8_t *hdr, uint64_t file_size);
 
 /* txn.c */
 /** Commit ops under write_mu (caller holds it): validate reads, log, apply;

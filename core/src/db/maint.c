@@ -30,8 +30,10 @@ CELLAR_API int cellar_stats_get(cellar_db *db, cellar_stats *out)
     cellar_hash_meta m;
     cellar_hash_stats hs;
     cellar_cache_counters cc;
+    cellar_space_stats ss;
     cellar__write_lock(in);
     cellar_hash_meta_get(in->hash, &m);
+    cellar_cache_space_stats(in->cache, &ss);
     rc = cellar_hash_stats_get(in->hash, &hs);
     uint64_t wal = cellar_wal_end(in->wal);
     uint64_t commits = in->commits, cks = in->checkpoints;
@@ -46,7 +48,7 @@ CELLAR_API int cellar_stats_get(cellar_db *db, cellar_stats *out)
         out->records = m.records;
         out->file_size = size;
         out->page_size = in->P;
-        out->pages = m.page_count;
+        out->pages = ss.phys_pages;
         out->bucket_pages = hs.bucket_pages;
         out->overflow_pages = hs.chain_pages;
         out->value_pages = hs.value_pages;
@@ -92,7 +94,7 @@ CELLAR_API int cellar_checkpoint(cellar_db *db)
     cellar_inst *in = db->inst;
     if (!in->readonly) {
         cellar__write_lock(in);
-        rc = cellar__checkpoint(in, 0, true);
+        rc = cellar__checkpoint(in);
         cellar__mutex_unlock(&in->write_mu);
     }
     cellar__db_leave(db);
@@ -149,28 +151,48 @@ static int copy_records(cellar_inst *in, cellar_db *dst, cellar_progress_fn prog
     return rc;
 }
 
-/* Write the pages of file `src` over the database as one logged batch. */
-static int swap_in(cellar_inst *in, const char *src)
+/* Write the pages of file `src` over the database as one logged batch.
+ * Both meta slots get the copy's newest meta page, with this database's
+ * identity and the salt of the log that follows (*out_salt). */
+static int swap_in(cellar_inst *in, const char *src, uint64_t *out_salt)
 {
     cellar_file *f = NULL;
     int rc = in->vfs->open(in->vfs, src, CELLAR_VFS_READ, 0, &f);
     if (rc != CELLAR_OK)
         return rc;
     uint64_t size = 0;
-    uint8_t *pg = malloc(in->P);
+    uint8_t *pg = malloc(in->P), meta[2][HDR_LEN];
     rc = pg ? in->vfs->size(f, &size) : cellar__err_oom();
     uint64_t pages = size / in->P;
+    uint64_t salt = 0;
+    cellar__random(&salt, sizeof salt);
+    salt |= 1;
+    /* the copy's newest meta page, patched */
+    int pick = -1;
+    for (unsigned i = 0; i < CELLAR_META_SLOTS && rc == CELLAR_OK; i++) {
+        rc = cellar__os_read_full(in->vfs, f, meta[i], HDR_LEN, (uint64_t)i * in->P);
+        if (rc == CELLAR_OK && cellar__get32(meta[i] + 16) == cellar__header_crc(meta[i]) &&
+            (pick < 0 || cellar__get64(meta[i] + 88) > cellar__get64(meta[pick] + 88)))
+            pick = (int)i;
+    }
+    if (rc == CELLAR_OK && pick < 0)
+        rc = cellar__err(CELLAR_ECORRUPT, 0, "%s: the compacted copy has no valid meta page", src);
+    if (rc == CELLAR_OK) {
+        cellar__put64(meta[pick] + 24, in->file_id);
+        cellar__put64(meta[pick] + 88, in->ck_gen + 1);
+        cellar__put64(meta[pick] + 96, salt);
+        cellar__put32(meta[pick] + 16, cellar__header_crc(meta[pick]));
+    }
     uint64_t batch_at = cellar_wal_end(in->wal);
     if (rc == CELLAR_OK)
         rc = cellar_wal_batch_begin(in->wal);
     for (int pass = 0; pass < 2 && rc == CELLAR_OK; pass++) {
         for (uint64_t p = 0; p < pages && rc == CELLAR_OK; p++) {
-            rc = cellar__os_read_full(in->vfs, f, pg, in->P, p * in->P);
-            if (rc != CELLAR_OK)
+            if (p < CELLAR_META_SLOTS) {
+                memset(pg, 0, in->P);
+                memcpy(pg, meta[pick], HDR_LEN);
+            } else if ((rc = cellar__os_read_full(in->vfs, f, pg, in->P, p * in->P)) != CELLAR_OK) {
                 break;
-            if (p == 0) { /* the new content keeps this database's identity */
-                cellar__put64(pg + 24, in->file_id);
-                cellar__put32(pg + 16, cellar__header_crc(pg));
             }
             rc = pass == 0 ? cellar_wal_batch_page(in->wal, (uint32_t)p, pg)
                            : in->vfs->write(in->file, pg, in->P, p * in->P);
@@ -189,29 +211,34 @@ static int swap_in(cellar_inst *in, const char *src)
     if (rc == CELLAR_OK)
         rc = in->vfs->sync(in->file);
     if (rc == CELLAR_OK)
-        rc = cellar_wal_reset(in->wal);
+        rc = cellar_wal_reset_salt(in->wal, salt);
     free(pg);
     in->vfs->close(f);
+    *out_salt = salt;
     return rc;
 }
 
 /* Reload cache and index from the file (quiesced, write_mu held). */
 static int reload(cellar_inst *in, size_t cache_bytes)
 {
-    uint8_t hdr[HDR_LEN];
-    int rc = cellar__os_read_full(in->vfs, in->file, hdr, HDR_LEN, 0);
+    uint64_t size = 0;
+    int rc = in->vfs->size(in->file, &size);
     if (rc != CELLAR_OK)
         return rc;
-    uint64_t size = 0;
-    if ((rc = in->vfs->size(in->file, &size)) != CELLAR_OK)
-        return rc;
-    cellar_hash_meta m;
-    cellar__header_meta(hdr, &m);
     cellar_cache *c = NULL;
     cellar_hash *h = NULL;
+    uint8_t hdr[HDR_LEN];
     rc = cellar_cache_open(&c, in->vfs, in->file, in->path, in->P, cache_bytes);
     if (rc == CELLAR_OK)
-        rc = cellar_hash_open(&h, c, in->path, in->P, &m, size / in->P);
+        rc = cellar__meta_read(in, c, hdr, size);
+    cellar_hash_meta m;
+    cellar_space_meta sm;
+    if (rc == CELLAR_OK) {
+        cellar__header_meta(hdr, &m, &sm);
+        rc = cellar_cache_space_load(c, &sm, size / in->P);
+    }
+    if (rc == CELLAR_OK)
+        rc = cellar_hash_open(&h, c, in->path, in->P, &m);
     if (rc != CELLAR_OK) {
         cellar_hash_close(h);
         cellar_cache_close(c);
@@ -222,6 +249,7 @@ static int reload(cellar_inst *in, size_t cache_bytes)
     cellar_cache_close(in->cache);
     in->hash = h;
     in->cache = c;
+    in->ck_gen = cellar__get64(hdr + 88);
     return CELLAR_OK;
 }
 
@@ -239,7 +267,7 @@ CELLAR_API int cellar_compact(cellar_db *db, cellar_progress_fn progress, void *
         return cellar__err_oom();
     }
     cellar__write_lock(in);
-    rc = cellar__checkpoint(in, 0, true);
+    rc = cellar__checkpoint(in);
     cellar_db *dst = NULL;
     cellar_options o = CELLAR_OPTIONS_INIT;
     o.flags = CELLAR_CREATE | CELLAR_TRUNCATE;
@@ -268,7 +296,8 @@ CELLAR_API int cellar_compact(cellar_db *db, cellar_progress_fn progress, void *
         /* readers step out of the way for the swap */
         cellar__db_leave(db);
         cellar__quiesce_lock(&in->q);
-        rc = swap_in(in, tmp);
+        uint64_t salt = 0;
+        rc = swap_in(in, tmp, &salt);
         if (rc == CELLAR_OK)
             rc = reload(in, cache_bytes);
         if (rc == CELLAR_OK)
@@ -308,7 +337,7 @@ CELLAR_API int cellar_backup(cellar_db *db, const char *dest, cellar_progress_fn
     if (in->readonly && cellar_cache_dirty(in->cache))
         rc = cellar__err(CELLAR_EBUSY, 0, "%s: needs recovery by a read-write open before a backup", in->path);
     else
-        rc = cellar__checkpoint(in, 0, true);
+        rc = cellar__checkpoint(in);
     cellar_file *f = NULL;
     uint8_t *buf = NULL;
     uint64_t size = 0;
@@ -380,7 +409,8 @@ static uint32_t guess_page_size(const cellar_vfs *vfs, cellar_file *f, uint64_t 
     for (uint32_t P = CELLAR_MIN_PAGE_SIZE; pg && P <= CELLAR_MAX_PAGE_SIZE; P *= 2) {
         int hits = 0;
         for (uint32_t p = 1; p < 9 && (uint64_t)(p + 1) * P <= size; p++)
-            if (cellar__os_read_full(vfs, f, pg, P, (uint64_t)p * P) == CELLAR_OK && cellar__page_ok(pg, p, P))
+            if (cellar__os_read_full(vfs, f, pg, P, (uint64_t)p * P) == CELLAR_OK &&
+                (cellar__page_ok(pg, p, P) || cellar__page_ok(pg, cellar__get32(pg + BK_SELF), P)))
                 hits++;
         if (hits) {
             found = P;
@@ -389,6 +419,55 @@ static uint32_t guess_page_size(const cellar_vfs *vfs, cellar_file *f, uint64_t 
     }
     free(pg);
     return found;
+}
+
+typedef struct live_ctx {
+    uint8_t *live;
+    uint64_t pages;
+} live_ctx;
+
+static void mark_live(void *ctx, uint64_t start, uint64_t n, const char *what)
+{
+    live_ctx *l = ctx;
+    if (strcmp(what, "page") == 0 && start < l->pages)
+        l->live[start] = 1;
+    (void)n;
+}
+
+/* Shadow paging leaves older copies of pages in free space. When a meta
+ * page and the page map it names still read back, only the pages the map
+ * places are salvaged (one per logical page, the current ones); otherwise
+ * NULL, and every page is tried (older copies may then bring back older
+ * values of some keys). */
+static uint8_t *live_pages(const cellar_vfs *vfs, cellar_file *f, const char *src, uint32_t P, uint64_t size)
+{
+    cellar_inst in;
+    memset(&in, 0, sizeof in);
+    in.path = cellar__strdup(src);
+    in.P = P;
+    if (!in.path)
+        return NULL;
+    uint8_t hdr[HDR_LEN];
+    cellar_cache *c = NULL;
+    if (cellar_cache_open(&c, vfs, f, src, P, (size_t)1 << 20) != CELLAR_OK) {
+        free(in.path);
+        return NULL;
+    }
+    for (unsigned i = 0; i < CELLAR_META_SLOTS && !in.file_id; i++)
+        if (cellar__os_read_full(vfs, f, hdr, HDR_LEN, (uint64_t)i * P) == CELLAR_OK &&
+            cellar__get32(hdr + 16) == cellar__header_crc(hdr) && cellar__get32(hdr + 12) == P)
+            in.file_id = cellar__get64(hdr + 24);
+    live_ctx l = { NULL, size / P };
+    cellar_hash_meta m;
+    cellar_space_meta sm;
+    if (in.file_id && cellar__meta_read(&in, c, hdr, size) == CELLAR_OK) {
+        cellar__header_meta(hdr, &m, &sm);
+        if (cellar_cache_space_load(c, &sm, size / P) == CELLAR_OK && (l.live = calloc(l.pages ? l.pages : 1, 1)))
+            cellar_cache_space_claims(c, mark_live, &l);
+    }
+    cellar_cache_close(c);
+    free(in.path);
+    return l.live;
 }
 
 CELLAR_API int cellar_salvage(const char *src, const char *dest, cellar_progress_fn progress, void *payload,
@@ -420,13 +499,17 @@ CELLAR_API int cellar_salvage(const char *src, const char *dest, cellar_progress
     uint8_t *pg = malloc(P);
     if (rc == CELLAR_OK && !pg)
         rc = cellar__err_oom();
+    uint8_t *live = rc == CELLAR_OK ? live_pages(vfs, f, src, P, size) : NULL;
     uint64_t pages = size / P, copied = 0, now = cellar__now_ms();
     for (uint64_t p = 1; rc == CELLAR_OK && p < pages && p < UINT32_MAX; p++) {
         if (progress && (p & 255) == 0 && progress(p, pages, payload)) {
             rc = cellar__err(CELLAR_ECANCELED, 0, "salvage canceled by the progress callback");
             break;
         }
-        if (cellar__os_read_full(vfs, f, pg, P, p * P) != CELLAR_OK || !cellar__page_ok(pg, (uint32_t)p, P))
+        if (live && !live[p])
+            continue;
+        /* bucket and chain pages are sealed with their logical number, which they hold */
+        if (cellar__os_read_full(vfs, f, pg, P, p * P) != CELLAR_OK || !cellar__page_ok(pg, cellar__get32(pg + BK_SELF), P))
             continue;
         if ((pg[BK_TYPE] != CELLAR_PAGE_BUCKET && pg[BK_TYPE] != CELLAR_PAGE_CHAIN) || !cellar__bk_sane(pg, P))
             continue;
@@ -460,6 +543,7 @@ CELLAR_API int cellar_salvage(const char *src, const char *dest, cellar_progress
         }
     }
     free(pg);
+    free(live);
     int crc = cellar_close(dst);
     if (rc == CELLAR_OK)
         rc = crc;

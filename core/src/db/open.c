@@ -1,23 +1,31 @@
 /*
  * open.c - opening, recovery, checkpoints and closing.
  *
- * Header page (page 0; byte layout also in core/doc/FORMAT.md):
- *   0  u8[8] magic "CELLARDB"   8  u32 format version   12 u32 page size
+ * Meta page (physical pages 0 and 1, two copies; the one with the higher
+ * generation whose checksum holds is current; byte layout also in
+ * core/doc/FORMAT.md):
+ *   0  u8[8] magic "CELLARDB"   8  u32 format version (2)   12 u32 page size
  *   16 u32 crc32c of bytes 0..15 and 20..255            20 u32 flags (0)
  *   24 u64 file id   32 u64 seed0   40 u64 seed1   48 u32 global depth
- *   52 u32 directory start   56 u32 directory pages
- *   60 u32 free-list start   64 u32 free-list pages   68 u32 page count
- *   72 u64 records   80 u64 records with a TTL   88..255 reserved (0)
+ *   52 u32 directory start (logical)   56 u32 directory pages
+ *   60 u32 map index start   64 u32 map index pages   68 u32 file pages
+ *   72 u64 records   80 u64 records with a TTL   88 u64 checkpoint generation
+ *   96 u64 salt of the log whose records follow this checkpoint
+ *   104 u32 logical pages   108 u32 free-list start   112 u32 free-list pages
+ *   116..255 reserved (0)
  *
- * Checkpoint (write_mu held; readers go on):
- *   1. the images of every dirty page, the changed directory pages, a new
- *      free list and the header go to the log as one batch, then fsync;
- *   2. the same images are written in place, then fsync of the data file;
- *   3. if no transaction is half applied, the log is reset.
- * A crash in 1 leaves an incomplete batch (ignored: the data file is
- * untouched and the log's records are replayed); a crash in 2 or 3 leaves a
- * complete batch, which recovery writes again before replaying the records
- * from the batch's resume offset. So no torn page survives.
+ * Checkpoint (write_mu held; readers go on), shadow paging (cache/space.c):
+ *   1. every dirty page is written back, once, to a place the last durable
+ *      checkpoint does not use; then the changed map pages, a new map index
+ *      and a new free list, also to fresh places; fsync of the data file;
+ *   2. the meta page of generation g+1 goes to slot (g+1) % 2, naming a new
+ *      log salt; fsync;
+ *   3. the log is emptied with that salt.
+ * A crash before 2 is durable leaves generation g intact (nothing it refers
+ * to was written over) and the log it names; a torn meta page fails its
+ * checksum and the other copy is used. After 2, the log still holding the
+ * old salt is known to be covered by the checkpoint and is not replayed.
+ * No page is written twice and nothing is written in place but the meta.
  */
 #include "db/db_int.h"
 
@@ -26,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
+#include <unistd.h>
 
 /* The open instances, one per file. An open holds registry_mu throughout;
  * the last close does not hold it while it waits for the instance's users
@@ -182,7 +191,8 @@ uint32_t cellar__header_crc(const uint8_t *h)
     return cellar__crc32c(cellar__crc32c(0, h, 16), h + 20, HDR_LEN - 20);
 }
 
-static void header_encode(cellar_inst *in, const cellar_hash_meta *m, uint8_t *pg)
+static void header_encode(cellar_inst *in, const cellar_hash_meta *m, const cellar_space_meta *sm, uint64_t gen,
+                          uint64_t salt, uint8_t *pg)
 {
     memset(pg, 0, in->P);
     memcpy(pg, CELLAR_HEADER_MAGIC, 8); /* NOLINT(bugprone-not-null-terminated-result): an 8-byte tag, no NUL */
@@ -194,11 +204,16 @@ static void header_encode(cellar_inst *in, const cellar_hash_meta *m, uint8_t *p
     cellar__put32(pg + 48, m->global_depth);
     cellar__put32(pg + 52, m->dir_start);
     cellar__put32(pg + 56, m->dir_pages);
-    cellar__put32(pg + 60, m->free_start);
-    cellar__put32(pg + 64, m->free_pages);
-    cellar__put32(pg + 68, m->page_count);
+    cellar__put32(pg + 60, sm->index_start);
+    cellar__put32(pg + 64, sm->index_pages);
+    cellar__put32(pg + 68, sm->phys_pages);
     cellar__put64(pg + 72, m->records);
     cellar__put64(pg + 80, m->ttl_records);
+    cellar__put64(pg + 88, gen);
+    cellar__put64(pg + 96, salt);
+    cellar__put32(pg + 104, sm->map_len);
+    cellar__put32(pg + 108, sm->free_start);
+    cellar__put32(pg + 112, sm->free_pages);
     cellar__put32(pg + 16, cellar__header_crc(pg));
 }
 
@@ -221,144 +236,126 @@ static int header_judge(const char *path, const uint8_t *h, size_t got)
     if (ver > CELLAR_FORMAT_VERSION && (crc_ok || ver <= CELLAR_FORMAT_VERSION + 16))
         return cellar__err(CELLAR_EVERSION, 0, "%s: format version %u is newer than this library's (%u)",
                            path, ver, CELLAR_FORMAT_VERSION);
+    if (ver == 1 && crc_ok)
+        return cellar__err(CELLAR_EVERSION, 0,
+                           "%s: format version 1 is older than this library's (%u); convert it with the "
+                           "cellardb release that wrote it: `cellardb FILE dump > FILE.dump`, then with this one: "
+                           "`cellardb NEWFILE load < FILE.dump`", path, CELLAR_FORMAT_VERSION);
     if (ver == 0 || !crc_ok || !page_size_ok(cellar__get32(h + 12)))
         return cellar__err(CELLAR_ECORRUPT, 0, "%s: page 0: header checksum mismatch", path);
     return CELLAR_OK;
 }
 
-void cellar__header_meta(const uint8_t *hdr, cellar_hash_meta *out)
+void cellar__header_meta(const uint8_t *hdr, cellar_hash_meta *out, cellar_space_meta *sm)
 {
     out->seed0 = cellar__get64(hdr + 32);
     out->seed1 = cellar__get64(hdr + 40);
     out->global_depth = cellar__get32(hdr + 48);
     out->dir_start = cellar__get32(hdr + 52);
     out->dir_pages = cellar__get32(hdr + 56);
-    out->free_start = cellar__get32(hdr + 60);
-    out->free_pages = cellar__get32(hdr + 64);
-    out->page_count = cellar__get32(hdr + 68);
     out->records = cellar__get64(hdr + 72);
     out->ttl_records = cellar__get64(hdr + 80);
+    sm->index_start = cellar__get32(hdr + 60);
+    sm->index_pages = cellar__get32(hdr + 64);
+    sm->phys_pages = cellar__get32(hdr + 68);
+    sm->map_len = cellar__get32(hdr + 104);
+    sm->free_start = cellar__get32(hdr + 108);
+    sm->free_pages = cellar__get32(hdr + 112);
 }
 
 /* ------------------------------------------------------------------ */
 /* checkpoint                                                          */
 /* ------------------------------------------------------------------ */
 
-typedef struct ck_imgs {
-    cellar_inst *in;
-    uint8_t **img;
-    uint32_t *pgno;
-    size_t n, cap;
-} ck_imgs;
-
-static int ck_keep(void *ctx, uint32_t pgno, const uint8_t *image)
-{
-    ck_imgs *k = ctx;
-    if (k->n == k->cap) {
-        size_t cap = k->cap ? k->cap * 2 : 16;
-        uint8_t **ni = realloc(k->img, cap * sizeof *ni);
-        if (ni)
-            k->img = ni;
-        uint32_t *np = realloc(k->pgno, cap * sizeof *np);
-        if (np)
-            k->pgno = np;
-        if (!ni || !np)
-            return cellar__err_oom();
-        k->cap = cap;
-    }
-    uint8_t *copy = malloc(k->in->P);
-    if (!copy)
-        return cellar__err_oom();
-    memcpy(copy, image, k->in->P);
-    k->img[k->n] = copy;
-    k->pgno[k->n++] = pgno;
-    return cellar_wal_batch_page(k->in->wal, pgno, image);
-}
-
-int cellar__checkpoint(cellar_inst *in, uint64_t resume, bool at_end)
+int cellar__checkpoint(cellar_inst *in)
 {
     if (in->readonly)
         return CELLAR_OK;
-    cellar_page **pages = NULL;
-    size_t np = 0;
-    ck_imgs k = { in, NULL, NULL, 0, 0 };
-    int rc = cellar_wal_flush(in->wal);
-    if (rc == CELLAR_OK)
-        rc = cellar_cache_dirty_list(in->cache, &pages, &np);
-    if (rc != CELLAR_OK)
-        return rc;
-    uint64_t batch_at = cellar_wal_end(in->wal);
-    cellar_wal_batch_begin(in->wal);
-    for (size_t i = 0; i < np && rc == CELLAR_OK; i++) {
-        cellar__wrlock(&pages[i]->latch);
-        cellar__page_seal(pages[i]->data, pages[i]->pgno, in->P);
-        cellar__rwunlock(&pages[i]->latch);
-        rc = cellar_wal_batch_page(in->wal, pages[i]->pgno, pages[i]->data);
-    }
-    bool meta_taken = false;
-    if (rc == CELLAR_OK) {
-        rc = cellar_hash_meta_pages(in->hash, ck_keep, &k);
-        meta_taken = rc == CELLAR_OK;
-    }
-    cellar_hash_meta m;
-    cellar_hash_meta_get(in->hash, &m);
-    if (rc == CELLAR_OK) {
-        uint8_t *hdr = calloc(1, in->P);
-        if (!hdr)
-            rc = cellar__err_oom();
-        else {
-            header_encode(in, &m, hdr);
-            rc = ck_keep(&k, 0, hdr);
-            free(hdr);
-        }
-    }
-    /* value extents written since the last sync must be durable before a
-     * batch that refers to them is: recovery will not replay their records */
-    bool raw = cellar_cache_take_raw_flag(in->cache);
-    if (rc == CELLAR_OK && raw)
-        rc = in->vfs->sync(in->file);
-    if (rc == CELLAR_OK)
-        rc = cellar_wal_batch_end(in->wal, at_end ? batch_at : resume);
-    if (rc != CELLAR_OK) {
-        cellar_wal_batch_cancel(in->wal);
-        if (raw) /* not synced after all: keep the flag for the next try */
-            cellar_cache_keep_raw_flag(in->cache);
-    }
-    /* in place */
     const cellar_vfs *vfs = in->vfs;
-    for (size_t i = 0; i < np && rc == CELLAR_OK; i++)
-        rc = vfs->write(in->file, pages[i]->data, in->P, (uint64_t)pages[i]->pgno * in->P);
-    for (size_t i = 0; i < k.n && rc == CELLAR_OK; i++)
-        rc = vfs->write(in->file, k.img[i], in->P, (uint64_t)k.pgno[i] * in->P);
+    cellar_space_meta sm;
+    uint8_t *pg = calloc(1, in->P);
+    int rc = pg ? cellar_hash_meta_pages(in->hash) : cellar__err_oom();
+    if (rc == CELLAR_OK)
+        rc = cellar_cache_checkpoint(in->cache, &sm);
+    /* Past this point a failure leaves the file in doubt: after a failed
+     * fsync the system may have dropped pages it was asked to write, and a
+     * meta page whose write or fsync failed may yet be on disk, naming a log
+     * salt the log does not have. The handle refuses further use; a reopen
+     * recovers from whichever checkpoint is durable, with its log. */
+    bool doubt = false;
     if (rc == CELLAR_OK) {
-        uint64_t size = 0;
-        rc = vfs->size(in->file, &size);
-        if (rc == CELLAR_OK && size < (uint64_t)m.page_count * in->P)
-            rc = vfs->truncate(in->file, (uint64_t)m.page_count * in->P);
+        rc = vfs->sync(in->file); /* everything the new meta names, value extents too */
+        doubt = rc != CELLAR_OK;
     }
-    if (rc == CELLAR_OK)
-        rc = vfs->sync(in->file);
-    if (rc == CELLAR_OK && at_end)
-        rc = cellar_wal_reset(in->wal);
-    cellar_cache_dirty_done(in->cache, pages, np, rc == CELLAR_OK);
-    if (meta_taken || rc != CELLAR_OK)
-        cellar_hash_checkpoint_done(in->hash, rc == CELLAR_OK);
-    for (size_t i = 0; i < k.n; i++)
-        free(k.img[i]);
-    free(k.img);
-    free(k.pgno);
-    if (rc == CELLAR_OK)
-        in->checkpoints++;
-    return rc;
+    uint64_t salt = 0;
+    cellar__random(&salt, sizeof salt);
+    salt |= 1; /* never 0, which means "no log" */
+    if (rc == CELLAR_OK) {
+        cellar_hash_meta m;
+        cellar_hash_meta_get(in->hash, &m);
+        header_encode(in, &m, &sm, in->ck_gen + 1, salt, pg);
+        rc = vfs->write(in->file, pg, in->P, (uint64_t)((in->ck_gen + 1) % CELLAR_META_SLOTS) * in->P);
+        if (rc == CELLAR_OK)
+            rc = vfs->sync(in->file);
+        doubt = rc != CELLAR_OK;
+    }
+    free(pg);
+    if (doubt)
+        in->broken = rc;
+    bool ok = rc == CELLAR_OK;
+    int drc = cellar_cache_checkpoint_done(in->cache, ok, ok && cellar_hash_extents_idle(in->hash));
+    if (!ok)
+        return rc;
+    in->ck_gen++;
+    in->checkpoints++;
+    /* the log that follows this checkpoint: its salt is the one the meta
+     * names; until it is written, the old log is known to be covered */
+    rc = cellar_wal_reset_salt(in->wal, salt);
+    if (rc != CELLAR_OK) {
+        in->broken = rc; /* commits appended to the old log would not be replayed */
+        return rc;
+    }
+    return drc;
 }
 
 int cellar__maybe_checkpoint(cellar_inst *in)
 {
     if (in->readonly)
         return CELLAR_OK;
-    if (cellar_wal_end(in->wal) > in->wal_limit || cellar_cache_dirty(in->cache) > cellar_cache_capacity(in->cache) / 2)
-        return cellar__checkpoint(in, 0, true);
+    cellar_cache *c = in->cache;
+    if (cellar_wal_end(in->wal) > in->wal_limit || cellar_cache_space_crowded(c))
+        return cellar__checkpoint(in);
+    cellar__cache_autosize(in);
+    size_t cap = cellar_cache_capacity(c);
+    if (cellar_cache_dirty(c) > cap / 2)
+        return cellar_cache_writeback(c, cap * 3 / 8);
     return CELLAR_OK;
+}
+
+size_t cellar__cache_auto_bound(void)
+{
+    /* a quarter of the machine's memory, at least the starting budget */
+    long pages = sysconf(_SC_PHYS_PAGES), psz = sysconf(_SC_PAGESIZE);
+    uint64_t ram = pages > 0 && psz > 0 ? (uint64_t)pages * (uint64_t)psz : 0;
+    uint64_t b = ram / 4;
+    if (b < CELLAR_CACHE_START)
+        b = CELLAR_CACHE_START;
+    if (b > SIZE_MAX / 2)
+        b = SIZE_MAX / 2;
+    return (size_t)b;
+}
+
+void cellar__cache_autosize(cellar_inst *in)
+{
+    /* no cache_size given: the budget follows the data, up to a bound */
+    if (!in->cache_auto)
+        return;
+    size_t cap = cellar_cache_capacity(in->cache), max = in->cache_auto_max / in->P;
+    size_t pages = cellar_cache_map_len(in->cache);
+    if (pages + pages / 8 < cap || cap >= max)
+        return;
+    size_t want = pages + pages / 2;
+    cellar_cache_set_capacity(in->cache, (want < max ? want : max) * in->P);
 }
 
 /* ------------------------------------------------------------------ */
@@ -434,14 +431,14 @@ static int batch_to_file(void *ctx, uint32_t pgno, const uint8_t *image)
 }
 
 /* Read-only: the batch goes to the cache's memory overlay, where page loads
- * and raw reads (directory, free list) find it before the file. */
+ * and raw reads find it before the file. */
 static int batch_to_overlay(void *ctx, uint32_t pgno, const uint8_t *image)
 {
     cellar_inst *in = ctx;
     return cellar_cache_write_raw(in->cache, pgno, 0, image, in->P);
 }
 
-/* Page size and file id from the log's header, when the data header is torn. */
+/* Page size and file id from the log's header, when the meta pages are torn. */
 static int peek_log(cellar_inst *in, uint32_t *P, uint64_t *id)
 {
     cellar_file *f = NULL;
@@ -465,19 +462,56 @@ static int create_new(cellar_inst *in, const cellar_options *o, size_t cache_siz
     uint64_t seed[2];
     cellar__random(seed, sizeof seed);
     int rc = cellar_cache_open(&in->cache, in->vfs, in->file, in->path, in->P, cache_size);
-    if (rc == CELLAR_OK && (rc = cellar_hash_create(&in->hash, in->cache, in->path, in->P, seed[0], seed[1])) == CELLAR_OK)
+    if (rc == CELLAR_OK) {
+        cellar_cache_space_init(in->cache);
+        rc = cellar_hash_create(&in->hash, in->cache, in->path, in->P, seed[0], seed[1]);
+    }
+    if (rc == CELLAR_OK)
         cellar_hash_set_clock(in->hash, in->clock, in->clock_payload);
     if (rc == CELLAR_OK)
         rc = cellar_wal_open(&in->wal, in->vfs, in->wal_path, in->P, in->file_id, in->sync, false);
     uint64_t resume;
     bool has_batch;
     if (rc == CELLAR_OK)
-        rc = cellar_wal_reset(in->wal);
-    if (rc == CELLAR_OK)
         rc = cellar_wal_scan(in->wal, &resume, &has_batch);
+    /* generations 1 and 2: both meta slots hold a valid copy from the start */
     if (rc == CELLAR_OK)
-        rc = cellar__checkpoint(in, 0, true);
+        rc = cellar__checkpoint(in);
+    if (rc == CELLAR_OK)
+        rc = cellar__checkpoint(in);
     return rc;
+}
+
+/* The current meta page of the two (valid checksum, higher generation), as
+ * read through the cache's raw reads (so a read-only open sees a compact
+ * batch it holds in memory). */
+int cellar__meta_read(cellar_inst *in, cellar_cache *c, uint8_t *hdr, uint64_t file_size)
+{
+    uint8_t two[2][HDR_LEN];
+    int judged[2];
+    for (unsigned i = 0; i < CELLAR_META_SLOTS; i++) {
+        memset(two[i], 0, HDR_LEN);
+        size_t got = file_size >= (uint64_t)i * in->P + HDR_LEN ? HDR_LEN : 0;
+        int rc = got ? cellar_cache_read_raw(c, i, 0, two[i], HDR_LEN) : CELLAR_OK;
+        if (rc != CELLAR_OK)
+            return rc;
+        judged[i] = header_judge(in->path, two[i], got);
+        if (judged[i] == CELLAR_EVERSION)
+            return judged[i];
+        if (judged[i] == CELLAR_OK &&
+            (cellar__get32(two[i] + 12) != in->P || cellar__get64(two[i] + 24) != in->file_id))
+            judged[i] = cellar__err(CELLAR_ECORRUPT, 0, "%s: meta page %u does not match the other", in->path, i);
+    }
+    int pick = -1;
+    for (int i = 0; i < (int)CELLAR_META_SLOTS; i++)
+        if (judged[i] == CELLAR_OK && (pick < 0 || cellar__get64(two[i] + 88) > cellar__get64(two[pick] + 88)))
+            pick = i;
+    if (pick < 0)
+        return header_judge(in->path, two[0], file_size < HDR_LEN ? (size_t)file_size : HDR_LEN) == CELLAR_ENOTDB
+                   ? CELLAR_ENOTDB
+                   : cellar__err(CELLAR_ECORRUPT, 0, "%s: page 0: no meta page checks out", in->path);
+    memcpy(hdr, two[pick], HDR_LEN);
+    return CELLAR_OK;
 }
 
 static int load_existing(cellar_inst *in, size_t cache_size, uint64_t file_size)
@@ -488,13 +522,26 @@ static int load_existing(cellar_inst *in, size_t cache_size, uint64_t file_size)
     if (rc != CELLAR_OK)
         return rc;
     int judged = header_judge(in->path, hdr, got);
-    if (judged == CELLAR_ENOTDB || judged == CELLAR_EVERSION)
+    if (judged == CELLAR_EVERSION)
         return judged;
     if (judged == CELLAR_OK) {
         in->P = cellar__get32(hdr + 12);
         in->file_id = cellar__get64(hdr + 24);
-    } else if (peek_log(in, &in->P, &in->file_id) != CELLAR_OK) {
-        return header_judge(in->path, hdr, got); /* re-record the header's error */
+    } else {
+        /* slot 0 torn or never written: slot 1, else the log, knows */
+        uint8_t h1[HDR_LEN];
+        size_t g1 = 0;
+        bool one = false;
+        for (uint32_t P = CELLAR_MIN_PAGE_SIZE; P <= CELLAR_MAX_PAGE_SIZE && !one; P *= 2) {
+            if (in->vfs->read(in->file, h1, HDR_LEN, P, &g1) == CELLAR_OK && g1 == HDR_LEN &&
+                header_judge(in->path, h1, HDR_LEN) == CELLAR_OK && cellar__get32(h1 + 12) == P) {
+                in->P = P;
+                in->file_id = cellar__get64(h1 + 24);
+                one = true;
+            }
+        }
+        if (!one && (judged == CELLAR_ENOTDB || peek_log(in, &in->P, &in->file_id) != CELLAR_OK))
+            return header_judge(in->path, hdr, got); /* re-record the first page's error */
     }
     rc = cellar_cache_open(&in->cache, in->vfs, in->file, in->path, in->P, cache_size);
     if (rc == CELLAR_OK && in->readonly)
@@ -509,21 +556,13 @@ static int load_existing(cellar_inst *in, size_t cache_size, uint64_t file_size)
         return rc;
     uint64_t file_pages = file_size / in->P;
     if (has_batch) {
+        /* a compact's swap: its pages go over the file first */
         if (in->readonly) {
             rc = cellar_wal_batch_pages(in->wal, batch_to_overlay, in);
-            if (rc == CELLAR_OK)
-                rc = cellar_cache_read_raw(in->cache, 0, 0, hdr, HDR_LEN);
             file_pages = UINT32_MAX; /* pages may live in the overlay only */
+            file_size = (uint64_t)UINT32_MAX * in->P;
         } else {
             rc = cellar_wal_batch_pages(in->wal, batch_to_file, in);
-            if (rc == CELLAR_OK)
-                rc = in->vfs->read(in->file, hdr, HDR_LEN, 0, &got);
-            /* the batch's header is trusted (its log chain checked out): give
-             * the file the length it names, which the crash may have undone */
-            uint64_t want = (uint64_t)cellar__get32(hdr + 68) * in->P;
-            if (rc == CELLAR_OK && got == HDR_LEN && header_judge(in->path, hdr, HDR_LEN) == CELLAR_OK &&
-                (rc = in->vfs->size(in->file, &file_size)) == CELLAR_OK && file_size < want)
-                rc = in->vfs->truncate(in->file, want);
             if (rc == CELLAR_OK)
                 rc = in->vfs->sync(in->file);
             if (rc == CELLAR_OK && (rc = in->vfs->size(in->file, &file_size)) == CELLAR_OK)
@@ -532,23 +571,25 @@ static int load_existing(cellar_inst *in, size_t cache_size, uint64_t file_size)
         if (rc != CELLAR_OK)
             return rc;
     }
-    /* without a batch to repair it, a bad header stays bad */
-    if ((rc = header_judge(in->path, hdr, has_batch ? HDR_LEN : got)) != CELLAR_OK)
+    if ((rc = cellar__meta_read(in, in->cache, hdr, file_size)) != CELLAR_OK)
         return rc;
-    if (cellar__get32(hdr + 12) != in->P || cellar__get64(hdr + 24) != in->file_id)
-        return cellar__err(CELLAR_ECORRUPT, 0, "%s: page 0: header does not match its log", in->path);
+    in->ck_gen = cellar__get64(hdr + 88);
     cellar_hash_meta m;
-    cellar__header_meta(hdr, &m);
-    rc = cellar_hash_open(&in->hash, in->cache, in->path, in->P, &m, file_pages);
+    cellar_space_meta sm;
+    cellar__header_meta(hdr, &m, &sm);
+    rc = cellar_cache_space_load(in->cache, &sm, file_pages);
+    if (rc == CELLAR_OK)
+        rc = cellar_hash_open(&in->hash, in->cache, in->path, in->P, &m);
     if (rc != CELLAR_OK)
         return rc;
     cellar_hash_set_clock(in->hash, in->clock, in->clock_payload);
-    bool work = cellar_wal_has_records(in->wal);
-    if (work) {
-        rc = cellar_wal_replay(in->wal, resume, replay_one, in);
-        if (rc == CELLAR_OK && !in->readonly)
-            rc = cellar__checkpoint(in, 0, true);
-    }
+    /* the log this checkpoint names holds the commits after it; any other
+     * log is older and covered */
+    bool ours = cellar_wal_salt(in->wal) == cellar__get64(hdr + 96);
+    if (ours && cellar_wal_has_records(in->wal))
+        rc = cellar_wal_replay(in->wal, CELLAR_WAL_HEADER, replay_one, in);
+    if (rc == CELLAR_OK && !in->readonly && (!ours || cellar_wal_has_records(in->wal) || has_batch))
+        rc = cellar__checkpoint(in);
     return rc;
 }
 
@@ -637,7 +678,7 @@ CELLAR_API int cellar_open(cellar_db **out, const char *path, const cellar_optio
     if (rc != CELLAR_OK)
         return rc;
     cellar_wal_set_create_mode(o.mode ? o.mode : 0666); /* the log gets the database's mode */
-    size_t cache_size = o.cache_size ? o.cache_size : (size_t)64 << 20;
+    size_t cache_size = o.cache_size ? o.cache_size : CELLAR_CACHE_START;
     bool readonly = (o.flags & CELLAR_RDONLY) != 0;
 
     cellar_inst *in = calloc(1, sizeof *in);
@@ -649,6 +690,8 @@ CELLAR_API int cellar_open(cellar_db **out, const char *path, const cellar_optio
     in->clock = o.clock;
     in->clock_payload = o.clock_payload;
     in->wal_limit = o.wal_limit ? o.wal_limit : (uint64_t)64 << 20;
+    in->cache_auto = o.cache_size == 0;
+    in->cache_auto_max = cellar__cache_auto_bound();
     cellar__mutex_init(&in->write_mu);
     cellar__mutex_init(&in->q.mu);
     cellar__mutex_init(&in->flush_mu);
@@ -728,7 +771,7 @@ CELLAR_API int cellar_close(cellar_db *db)
         cellar__quiesce_lock(&in->q);
         flusher_stop(in);
         if (!in->readonly && !in->broken && !cellar_wal_failed(in->wal))
-            rc = cellar__checkpoint(in, 0, true);
+            rc = cellar__checkpoint(in);
         cellar__quiesce_unlock(&in->q);
         cellar__mutex_unlock(&in->write_mu);
         cellar__mutex_lock(&registry_mu);

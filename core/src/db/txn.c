@@ -7,9 +7,9 @@
  *   u8 type (1 put, 2 delete, 3 put with expiry), varint klen, varint vlen,
  *   [u64 expiry ms, type 3 only], key bytes, value bytes.
  * Ops are absolute (set / delete), so applying a record twice, or on top of a
- * state that already holds part of it, gives the same result: a checkpoint
- * may run in the middle of applying a large transaction (its batch resumes
- * replay at this record).
+ * state that already holds part of it, gives the same result. Pages may be
+ * written back in the middle of applying a large transaction; they are not
+ * part of any checkpoint until the next one, after the whole commit.
  *
  * Transaction states: ACTIVE -> (commit) -> freed, or ACTIVE -> (abort) ->
  * freed; a transaction of a closed handle is DEAD: every call but abort
@@ -114,10 +114,9 @@ static int encode_ops(cellar_inst *in, uint64_t seq, const op *ops, size_t n,
     return CELLAR_OK;
 }
 
-/* Apply ops to the index. rec_off: the log record they came from (for a
- * checkpoint in the middle). ext: extents already written for the puts (a
+/* Apply ops to the index. ext: extents already written for the puts (a
  * commit), or NULL (replay writes them as it goes). */
-static int apply_ops(cellar_inst *in, const op *ops, size_t n, const cellar_hash_extent *ext, uint64_t rec_off)
+static int apply_ops(cellar_inst *in, const op *ops, size_t n, const cellar_hash_extent *ext)
 {
     static const cellar_hash_extent inline_rec = { 0, 0 };
     uint64_t now = cellar__db_now(in);
@@ -138,11 +137,15 @@ static int apply_ops(cellar_inst *in, const op *ops, size_t n, const cellar_hash
         }
         if (rc != CELLAR_OK)
             return rc;
-        /* a huge transaction: write back in the middle rather than let dirty
-         * pages grow without bound (best effort; the next commit retries) */
+        /* a huge transaction: write pages back as it goes (shadow paging
+         * makes that safe at any moment), so dirty pages stay bounded */
         if ((i % APPLY_CHECK_EVERY) == APPLY_CHECK_EVERY - 1 && !in->readonly &&
-            cellar_cache_dirty(in->cache) > cellar_cache_capacity(in->cache) * 3 / 4)
-            cellar__checkpoint(in, rec_off, false);
+            cellar_cache_dirty(in->cache) > cellar_cache_capacity(in->cache) / 2) {
+            cellar__cache_autosize(in);
+            rc = cellar_cache_writeback(in->cache, cellar_cache_capacity(in->cache) * 3 / 8);
+            if (rc != CELLAR_OK)
+                return rc;
+        }
     }
     return CELLAR_OK;
 }
@@ -193,7 +196,7 @@ static int commit_ops(cellar_inst *in, const op *ops, size_t n, const readrec *r
             free(ext);
         return rc;
     }
-    rc = apply_ops(in, ops, n, ext, off);
+    rc = apply_ops(in, ops, n, ext);
     if (ext != ext_local)
         free(ext);
     if (rc != CELLAR_OK) {
@@ -275,14 +278,15 @@ int cellar__apply_record(cellar_inst *in, const uint8_t *p, size_t len, uint64_t
     if (rc == CELLAR_ECORRUPT)
         rc = cellar__err(CELLAR_ECORRUPT, 0, "%s: log record at %llu is malformed", in->wal_path, (unsigned long long)off);
     if (rc == CELLAR_OK)
-        rc = apply_ops(in, ops, n, NULL, off);
+        rc = apply_ops(in, ops, n, NULL);
     if (rc == CELLAR_OK) {
         if (seq > atomic_load(&in->commit_seq))
             atomic_store(&in->commit_seq, seq);
-        /* a checkpoint between records keeps dirty pages bounded (best
-         * effort: the final checkpoint of recovery reports a failure) */
-        if (!in->readonly && cellar_cache_dirty(in->cache) > cellar_cache_capacity(in->cache) / 2)
-            (void)cellar__checkpoint(in, off, false);
+        /* write-back between records keeps dirty pages bounded */
+        if (!in->readonly && cellar_cache_dirty(in->cache) > cellar_cache_capacity(in->cache) / 2) {
+            cellar__cache_autosize(in);
+            rc = cellar_cache_writeback(in->cache, cellar_cache_capacity(in->cache) * 3 / 8);
+        }
     }
     free(ops);
     return rc;

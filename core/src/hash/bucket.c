@@ -9,13 +9,14 @@
 
 #include <stdlib.h>
 
-void cellar__bk_init(uint8_t *pg, uint32_t P, int type, unsigned depth, uint32_t bits)
+void cellar__bk_init(uint8_t *pg, uint32_t P, int type, unsigned depth, uint32_t bits, uint32_t self)
 {
     memset(pg, 0, BK_SLOTS);
     pg[BK_TYPE] = (uint8_t)type;
     pg[BK_DEPTH] = (uint8_t)depth;
     cellar__put32(pg + BK_BITS, bits);
     cellar__put32(pg + BK_DATA, P);
+    cellar__put32(pg + BK_SELF, self);
 }
 
 size_t cellar__rec_header_len(unsigned flags, uint64_t klen, uint64_t vlen)

@@ -69,9 +69,6 @@ void cellar_hash_close(cellar_hash *h)
         free(h->retired[i]);
     free(h->retired);
     free(h->dir_dirty);
-    free(h->free.v);
-    free(h->pending.v);
-    free(h->ck_all.v);
     free(h);
 }
 
@@ -94,12 +91,11 @@ int cellar_hash_create(cellar_hash **out, cellar_cache *cache, const char *path,
     }
     h->seed0 = seed0;
     h->seed1 = seed1;
-    h->page_count = 1; /* the header */
     cellar_page *p = NULL;
     uint32_t bucket = 0, dstart = 0;
-    int rc = cellar__alloc_pages(h, 1, &bucket);
+    int rc = hash_page_alloc(h, 1, &bucket);
     if (rc == CELLAR_OK)
-        rc = cellar__alloc_pages(h, 1, &dstart);
+        rc = hash_page_alloc(h, 1, &dstart);
     if (rc == CELLAR_OK)
         rc = cellar_cache_new(cache, bucket, &p);
     if (rc != CELLAR_OK) {
@@ -108,7 +104,7 @@ int cellar_hash_create(cellar_hash **out, cellar_cache *cache, const char *path,
         return rc;
     }
     cellar__wrlock(&p->latch);
-    cellar__bk_init(p->data, page_size, CELLAR_PAGE_BUCKET, 0, 0);
+    cellar__bk_init(p->data, page_size, CELLAR_PAGE_BUCKET, 0, 0, bucket);
     cellar__rwunlock(&p->latch);
     cellar_cache_unpin(cache, p);
     d->e[0] = bucket;
@@ -125,22 +121,25 @@ int cellar_hash_create(cellar_hash **out, cellar_cache *cache, const char *path,
     return CELLAR_OK;
 }
 
-/* Read and verify one meta page (directory or free list). */
-static int read_meta(cellar_hash *h, uint32_t pgno, int type, uint32_t index, uint8_t *buf)
+/* Read and verify directory page k (a cached page) into buf. */
+static int read_dir_page(cellar_hash *h, uint32_t k, uint8_t *buf)
 {
-    int rc = cellar_cache_read_raw(h->cache, pgno, 0, buf, h->P);
+    uint32_t pgno = h->dir_start + k;
+    cellar_page *p = NULL;
+    int rc = cellar_cache_get(h->cache, pgno, &p);
     if (rc != CELLAR_OK)
         return rc;
-    if (!cellar__page_ok(buf, pgno, h->P))
-        return corrupt(h, pgno, "checksum mismatch");
-    if (buf[4] != type || cellar__get32(buf + 8) != index)
-        return corrupt(h, pgno, type == CELLAR_PAGE_DIR ? "not the expected directory page"
-                                                         : "not the expected free-list page");
+    cellar__rdlock(&p->latch);
+    memcpy(buf, p->data, h->P);
+    cellar__rwunlock(&p->latch);
+    cellar_cache_unpin(h->cache, p);
+    if (buf[4] != CELLAR_PAGE_DIR || cellar__get32(buf + 8) != k)
+        return corrupt(h, pgno, "not the expected directory page");
     return CELLAR_OK;
 }
 
 int cellar_hash_open(cellar_hash **out, cellar_cache *cache, const char *path,
-                     uint32_t page_size, const cellar_hash_meta *m, uint64_t file_pages)
+                     uint32_t page_size, const cellar_hash_meta *m)
 {
     *out = NULL;
     cellar_hash *h = hash_alloc(cache, path, page_size);
@@ -148,23 +147,18 @@ int cellar_hash_open(cellar_hash **out, cellar_cache *cache, const char *path,
         return cellar__err_oom();
     h->seed0 = m->seed0;
     h->seed1 = m->seed1;
-    h->page_count = m->page_count;
     h->dir_start = m->dir_start;
     h->dir_pages = m->dir_pages;
-    h->free_start = m->free_start;
-    h->free_pages = m->free_pages;
     atomic_store(&h->records, m->records);
     atomic_store(&h->ttl_records, m->ttl_records);
     uint32_t epp = dir_epp(page_size);
     uint64_t entries = (uint64_t)1 << (m->global_depth > 31 ? 31 : m->global_depth);
+    uint32_t lp = cellar_cache_logical_pages(cache);
     int rc = CELLAR_OK;
-    if (m->global_depth > CELLAR_HASH_MAX_DEPTH || m->page_count > file_pages ||
-        m->page_count < 3 || m->dir_pages != pages_for(entries, epp) ||
-        m->dir_start == 0 || (uint64_t)m->dir_start + m->dir_pages > m->page_count ||
-        (m->free_pages && (m->free_start == 0 || (uint64_t)m->free_start + m->free_pages > m->page_count)) ||
-        m->ttl_records > m->records) {
+    if (m->global_depth > CELLAR_HASH_MAX_DEPTH || m->dir_pages != pages_for(entries, epp) ||
+        m->dir_start == 0 || (uint64_t)m->dir_start + m->dir_pages > lp || m->ttl_records > m->records) {
         cellar_hash_close(h);
-        return cellar__err(CELLAR_ECORRUPT, 0, "%s: page 0: header describes an impossible index", path);
+        return cellar__err(CELLAR_ECORRUPT, 0, "%s: meta page describes an impossible index", path);
     }
     dir *d = dir_new(m->global_depth);
     uint8_t *buf = malloc(page_size);
@@ -177,28 +171,12 @@ int cellar_hash_open(cellar_hash **out, cellar_cache *cache, const char *path,
     }
     atomic_store(&h->dir, d);
     for (uint32_t k = 0; k < m->dir_pages && rc == CELLAR_OK; k++) {
-        rc = read_meta(h, m->dir_start + k, CELLAR_PAGE_DIR, k, buf);
+        rc = read_dir_page(h, k, buf);
         for (uint32_t i = 0; rc == CELLAR_OK && i < epp && (uint64_t)k * epp + i < entries; i++) {
             uint32_t pg = cellar__get32(buf + META_HDR + (size_t)4 * i);
-            if (pg == 0 || pg >= m->page_count)
+            if (pg == 0 || pg >= lp)
                 rc = corrupt(h, m->dir_start + k, "directory entry out of range");
             d->e[(uint64_t)k * epp + i] = pg;
-        }
-    }
-    uint32_t rpp = (page_size - META_HDR) / 8;
-    for (uint32_t k = 0; k < m->free_pages && rc == CELLAR_OK; k++) {
-        rc = read_meta(h, m->free_start + k, CELLAR_PAGE_FREE, k, buf);
-        uint32_t n = rc == CELLAR_OK ? cellar__get32(buf + 12) : 0;
-        if (n > rpp)
-            rc = corrupt(h, m->free_start + k, "free-list count out of range");
-        for (uint32_t i = 0; rc == CELLAR_OK && i < n; i++) {
-            uint32_t s = cellar__get32(buf + META_HDR + (size_t)8 * i),
-                     c = cellar__get32(buf + META_HDR + (size_t)8 * i + 4);
-            if (s == 0 || c == 0 || (uint64_t)s + c > m->page_count ||
-                (h->free.n && h->free.v[h->free.n - 1].start + h->free.v[h->free.n - 1].count > s))
-                rc = corrupt(h, m->free_start + k, "free-list run out of range or out of order");
-            else
-                rc = cellar__runs_add(&h->free, s, c);
         }
     }
     free(buf);
@@ -225,9 +203,6 @@ void cellar_hash_meta_get(cellar_hash *h, cellar_hash_meta *out)
     out->global_depth = d->depth;
     out->dir_start = h->dir_start;
     out->dir_pages = h->dir_pages;
-    out->free_start = h->free_start;
-    out->free_pages = h->free_pages;
-    out->page_count = h->page_count;
     out->records = atomic_load(&h->records);
     out->ttl_records = atomic_load(&h->ttl_records);
 }
@@ -238,10 +213,11 @@ void cellar_hash_meta_get(cellar_hash *h, cellar_hash_meta *out)
 
 void cellar_hash_large_hold(cellar_hash *h) { atomic_fetch_add(&h->large_readers, 1); }
 void cellar_hash_large_release(cellar_hash *h) { atomic_fetch_sub(&h->large_readers, 1); }
+bool cellar_hash_extents_idle(cellar_hash *h) { return atomic_load(&h->large_readers) == 0; }
 
 int cellar_hash_read_large(cellar_hash *h, uint32_t extent, uint32_t crc, uint8_t *buf, size_t n)
 {
-    if (extent == 0 || (uint64_t)extent + pages_for(n, h->P) > h->page_count)
+    if (!cellar_cache_extent_ok(h->cache, extent, pages_for(n ? n : 1, h->P)))
         return corrupt(h, extent, "value extent out of range");
     int rc = cellar_cache_read_raw(h->cache, extent, 0, buf, n);
     if (rc != CELLAR_OK)
@@ -427,7 +403,7 @@ static int lookup(cellar_hash *h, uint64_t hv, const void *key, size_t klen, uin
         cellar_cache_unpin(h->cache, p);
         if (next == 0)
             return CELLAR_ENOTFOUND;
-        if (next >= h->page_count || hops > CHAIN_MAX)
+        if (!hash_page_ok(h, next) || hops > CHAIN_MAX)
             return corrupt(h, next, "bad chain link");
         if ((rc = cellar_cache_get(h->cache, next, &p)) != CELLAR_OK)
             return rc;
@@ -459,7 +435,7 @@ static int dir_double(cellar_hash *h)
     uint32_t npages = pages_for(n * 2, dir_epp(h->P)), start = 0;
     dir *x = dir_new(nd);
     uint8_t *dirty = calloc(npages, 1);
-    int rc = (x && dirty) ? cellar__alloc_pages(h, npages, &start) : cellar__err_oom();
+    int rc = (x && dirty) ? hash_page_alloc(h, npages, &start) : cellar__err_oom();
     if (rc == CELLAR_OK)
         rc = retire(h, d);
     if (rc != CELLAR_OK) {
@@ -472,7 +448,7 @@ static int dir_double(cellar_hash *h)
         atomic_store_explicit(&x->e[j], v, memory_order_relaxed);
         atomic_store_explicit(&x->e[j + n], v, memory_order_relaxed);
     }
-    cellar__free_pages(h, h->dir_start, h->dir_pages);
+    cellar_cache_page_free(h->cache, h->dir_start, h->dir_pages);
     memset(dirty, 1, npages);
     free(h->dir_dirty);
     h->dir_dirty = dirty;
@@ -496,7 +472,7 @@ static int split(cellar_hash *h, uint32_t idx)
     int rc = cellar_cache_get(h->cache, bpg, &b);
     if (rc != CELLAR_OK)
         return rc;
-    if ((rc = cellar__alloc_pages(h, 1, &npg)) != CELLAR_OK ||
+    if ((rc = hash_page_alloc(h, 1, &npg)) != CELLAR_OK ||
         (rc = cellar_cache_new(h->cache, npg, &n)) != CELLAR_OK) {
         cellar_cache_unpin(h->cache, b);
         return rc;
@@ -512,8 +488,8 @@ static int split(cellar_hash *h, uint32_t idx)
     uint8_t *bp = b->data;
     unsigned ld = bp[BK_DEPTH];
     uint32_t bits = cellar__get32(bp + BK_BITS);
-    cellar__bk_init(n->data, h->P, CELLAR_PAGE_BUCKET, ld + 1, bits | (1u << ld));
-    cellar__bk_init(tmp, h->P, CELLAR_PAGE_BUCKET, ld + 1, bits);
+    cellar__bk_init(n->data, h->P, CELLAR_PAGE_BUCKET, ld + 1, bits | (1u << ld), npg);
+    cellar__bk_init(tmp, h->P, CELLAR_PAGE_BUCKET, ld + 1, bits, bpg);
     memcpy(tmp + BK_NEXT, bp + BK_NEXT, 4);
     unsigned ns = bk_nslots(bp);
     for (unsigned i = 0; i < ns; i++) {
@@ -588,7 +564,7 @@ static int find_for_write(cellar_hash *h, uint64_t hv, const void *key, size_t k
             cellar_cache_unpin(h->cache, cur);
         if (next == 0)
             return CELLAR_OK;
-        if (next >= h->page_count || hops > CHAIN_MAX) {
+        if (!hash_page_ok(h, next) || hops > CHAIN_MAX) {
             rc = corrupt(h, next, "bad chain link");
             cur = p;
             break;
@@ -634,7 +610,7 @@ static void remove_found(cellar_hash *h, found *f)
     cellar_cache_mark_dirty(h->cache, f->page);
     cellar__rwunlock(&f->page->latch);
     if (f->r.flags & REC_LARGE)
-        cellar__free_pages(h, f->r.extent, pages_for(f->r.klen + f->r.vlen, h->P));
+        cellar_cache_extent_free(h->cache, f->r.extent, pages_for(f->r.klen + f->r.vlen ? f->r.klen + f->r.vlen : 1, h->P));
     count_add(h, f->r.flags, -1);
 }
 
@@ -655,7 +631,7 @@ static int chain_insert(cellar_hash *h, cellar_page *bucket, uint16_t tag, const
         if (next == 0) {
             uint32_t npg = 0;
             cellar_page *n = NULL;
-            int rc = cellar__alloc_pages(h, 1, &npg);
+            int rc = hash_page_alloc(h, 1, &npg);
             if (rc == CELLAR_OK)
                 rc = cellar_cache_new(h->cache, npg, &n);
             if (rc != CELLAR_OK) {
@@ -665,7 +641,7 @@ static int chain_insert(cellar_hash *h, cellar_page *bucket, uint16_t tag, const
             }
             cellar__wrlock(&n->latch);
             cellar__bk_init(n->data, h->P, CELLAR_PAGE_CHAIN, bucket->data[BK_DEPTH],
-                            cellar__get32(bucket->data + BK_BITS));
+                            cellar__get32(bucket->data + BK_BITS), npg);
             bool ok = cellar__bk_insert(n->data, h->P, tag, rbuf, len);
             cellar__rwunlock(&n->latch);
             /* link only once the new page is complete */
@@ -678,7 +654,7 @@ static int chain_insert(cellar_hash *h, cellar_page *bucket, uint16_t tag, const
         }
         cellar__rwunlock(&cur->latch);
         cellar_cache_unpin(h->cache, cur);
-        if (next >= h->page_count || hops > CHAIN_MAX)
+        if (!hash_page_ok(h, next) || hops > CHAIN_MAX)
             return corrupt(h, next, "bad chain link");
         int rc = cellar_cache_get(h->cache, next, &cur);
         if (rc != CELLAR_OK)
@@ -704,7 +680,7 @@ int cellar_hash_prewrite(cellar_hash *h, const void *key, size_t klen, const voi
      * that loses nothing. */
     uint64_t total = (uint64_t)klen + vlen;
     uint32_t npages = pages_for(total ? total : 1, h->P), extent = 0;
-    int rc = cellar__alloc_pages(h, npages, &extent);
+    int rc = cellar_cache_extent_alloc(h->cache, npages, &extent);
     if (rc == CELLAR_OK && klen)
         rc = cellar_cache_write_raw(h->cache, extent, 0, key, klen);
     if (rc == CELLAR_OK && vlen)
@@ -718,7 +694,7 @@ int cellar_hash_prewrite(cellar_hash *h, const void *key, size_t klen, const voi
     }
     if (rc != CELLAR_OK) {
         if (extent)
-            cellar__free_pages(h, extent, npages);
+            cellar_cache_extent_free(h->cache, extent, npages);
         return rc;
     }
     out->page = extent;
@@ -729,7 +705,7 @@ int cellar_hash_prewrite(cellar_hash *h, const void *key, size_t klen, const voi
 void cellar_hash_prewrite_drop(cellar_hash *h, const cellar_hash_extent *e, size_t klen, size_t vlen)
 {
     if (e->page)
-        cellar__free_pages(h, e->page, pages_for((uint64_t)klen + vlen ? (uint64_t)klen + vlen : 1, h->P));
+        cellar_cache_extent_free(h->cache, e->page, pages_for((uint64_t)klen + vlen ? (uint64_t)klen + vlen : 1, h->P));
 }
 
 int cellar_hash_put(cellar_hash *h, uint64_t hv, const void *key, size_t klen,
@@ -775,7 +751,7 @@ int cellar_hash_put_written(cellar_hash *h, uint64_t hv, const void *key, size_t
             cellar__rwunlock(&f.page->latch);
             if (in_place) {
                 if (f.r.flags & REC_LARGE)
-                    cellar__free_pages(h, f.r.extent, pages_for(f.r.klen + f.r.vlen, h->P));
+                    cellar_cache_extent_free(h->cache, f.r.extent, pages_for(f.r.klen + f.r.vlen ? f.r.klen + f.r.vlen : 1, h->P));
                 count_add(h, f.r.flags, -1);
                 count_add(h, flags, +1);
                 cellar_cache_unpin(h->cache, f.page);
@@ -845,97 +821,27 @@ int cellar_hash_del(cellar_hash *h, uint64_t hv, const void *key, size_t klen, u
 /* checkpoint support                                                  */
 /* ------------------------------------------------------------------ */
 
-int cellar_hash_meta_pages(cellar_hash *h, cellar_hash_page_fn fn, void *ctx)
+int cellar_hash_meta_pages(cellar_hash *h)
 {
     dir *d = atomic_load(&h->dir);
     uint32_t epp = dir_epp(h->P);
     uint64_t entries = (uint64_t)1 << d->depth;
-    uint8_t *img = malloc(h->P);
-    if (!img)
-        return cellar__err_oom();
     int rc = CELLAR_OK;
     for (uint32_t k = 0; k < h->dir_pages && rc == CELLAR_OK; k++) {
         if (!h->dir_dirty[k])
             continue;
-        memset(img, 0, h->P);
+        cellar_page *p = NULL;
+        if ((rc = cellar_cache_new(h->cache, h->dir_start + k, &p)) != CELLAR_OK)
+            break;
+        cellar__wrlock(&p->latch);
+        uint8_t *img = p->data;
         img[4] = CELLAR_PAGE_DIR;
         cellar__put32(img + 8, k);
         for (uint32_t i = 0; i < epp && (uint64_t)k * epp + i < entries; i++)
             cellar__put32(img + META_HDR + (size_t)4 * i, atomic_load_explicit(&d->e[(uint64_t)k * epp + i], memory_order_relaxed));
-        cellar__page_seal(img, h->dir_start + k, h->P);
-        rc = fn(ctx, h->dir_start + k, img);
-    }
-    /* the free list after this checkpoint: free + pending + the old list's extent */
-    h->ck_all.n = 0;
-    for (size_t i = 0; i < h->free.n && rc == CELLAR_OK; i++)
-        rc = cellar__runs_add(&h->ck_all, h->free.v[i].start, h->free.v[i].count);
-    for (size_t i = 0; i < h->pending.n && rc == CELLAR_OK; i++)
-        rc = cellar__runs_add(&h->ck_all, h->pending.v[i].start, h->pending.v[i].count);
-    if (rc == CELLAR_OK)
-        rc = cellar__runs_add(&h->ck_all, h->free_start, h->free_pages);
-    h->ck_count_before = h->page_count;
-    h->ck_free_start = 0;
-    h->ck_free_pages = 0;
-    uint32_t rpp = (h->P - META_HDR) / 8;
-    if (rc == CELLAR_OK && h->ck_all.n) {
-        uint32_t np = (uint32_t)((h->ck_all.n + rpp - 1) / rpp);
-        if ((uint64_t)h->page_count + np >= UINT32_MAX)
-            rc = cellar__err(CELLAR_ENOSPC, 0, "%s: the file would pass 2^32 pages", h->path);
-        else {
-            h->ck_free_start = h->page_count;
-            h->ck_free_pages = np;
-            h->page_count += np;
-        }
-        for (uint32_t k = 0; k < np && rc == CELLAR_OK; k++) {
-            memset(img, 0, h->P);
-            img[4] = CELLAR_PAGE_FREE;
-            cellar__put32(img + 8, k);
-            uint32_t cnt = 0;
-            for (size_t i = (size_t)k * rpp; i < h->ck_all.n && cnt < rpp; i++, cnt++) {
-                cellar__put32(img + META_HDR + (size_t)8 * cnt, h->ck_all.v[i].start);
-                cellar__put32(img + META_HDR + (size_t)8 * cnt + 4, h->ck_all.v[i].count);
-            }
-            cellar__put32(img + 12, cnt);
-            cellar__page_seal(img, h->ck_free_start + k, h->P);
-            rc = fn(ctx, h->ck_free_start + k, img);
-        }
-    }
-    free(img);
-    if (rc == CELLAR_OK) {
-        /* the header written with these pages must name the new list */
-        h->free_start_prev = h->free_start;
-        h->free_pages_prev = h->free_pages;
-        h->free_start = h->ck_free_start;
-        h->free_pages = h->ck_free_pages;
-    } else {
-        cellar_hash_checkpoint_done(h, false);
+        cellar__rwunlock(&p->latch);
+        cellar_cache_unpin(h->cache, p);
+        h->dir_dirty[k] = 0; /* the cache has it now, dirty */
     }
     return rc;
-}
-
-void cellar_hash_checkpoint_done(cellar_hash *h, bool ok)
-{
-    if (!ok) {
-        if (h->page_count == h->ck_count_before + h->ck_free_pages)
-            h->page_count = h->ck_count_before;
-        if (h->free_start == h->ck_free_start && h->ck_free_pages) {
-            h->free_start = h->free_start_prev;
-            h->free_pages = h->free_pages_prev;
-        }
-        h->ck_free_pages = 0;
-        return;
-    }
-    memset(h->dir_dirty, 0, h->dir_pages);
-    if (atomic_load(&h->large_readers) == 0) {
-        runs t = h->free;
-        h->free = h->ck_all;
-        h->ck_all = t;
-        h->ck_all.n = 0;
-        h->pending.n = 0;
-    } else {
-        /* a reader may still be reading a freed extent: reuse the old list's
-         * pages now, the pending ones after a later checkpoint */
-        cellar__runs_add(&h->free, h->free_start_prev, h->free_pages_prev);
-    }
-    h->ck_free_pages = 0;
 }

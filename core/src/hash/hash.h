@@ -40,7 +40,7 @@
 
 #include "cache/cache.h"
 
-#define CELLAR_PAGE_HEADER 1
+#define CELLAR_PAGE_META 1
 #define CELLAR_PAGE_BUCKET 2
 #define CELLAR_PAGE_CHAIN 3
 #define CELLAR_PAGE_DIR 4
@@ -50,24 +50,22 @@
 
 typedef struct cellar_hash cellar_hash;
 
-/** What the file header stores about the index. */
+/** What the meta page stores about the index. */
 typedef struct cellar_hash_meta {
     uint64_t seed0, seed1;
     uint32_t global_depth;
-    uint32_t dir_start, dir_pages;
-    uint32_t free_start, free_pages;
-    uint32_t page_count;
+    uint32_t dir_start, dir_pages; /* logical pages */
     uint64_t records, ttl_records;
 } cellar_hash_meta;
 
 /**
- * Open the index described by `meta` (directory and free list are read and
- * validated: CELLAR_ECORRUPT on any inconsistency). file_pages: the data
- * file's size in pages, for bounds checks.
+ * Open the index described by `meta` (the directory is read through the
+ * cache and validated: CELLAR_ECORRUPT on any inconsistency). The cache's
+ * space must be loaded first.
  */
 int cellar_hash_open(cellar_hash **out, cellar_cache *cache, const char *path,
-                     uint32_t page_size, const cellar_hash_meta *meta, uint64_t file_pages);
-/** Make a new, empty index (one bucket) in a file that has only its header. */
+                     uint32_t page_size, const cellar_hash_meta *meta);
+/** Make a new, empty index (one bucket) in a new file (the cache's space initialised). */
 int cellar_hash_create(cellar_hash **out, cellar_cache *cache, const char *path,
                        uint32_t page_size, uint64_t seed0, uint64_t seed1);
 void cellar_hash_close(cellar_hash *h);
@@ -138,19 +136,14 @@ int cellar_hash_put_written(cellar_hash *h, uint64_t hv, const void *key, size_t
 /** Remove key; CELLAR_ENOTFOUND if absent or expired (an expired one is removed). Writer only. */
 int cellar_hash_del(cellar_hash *h, uint64_t hv, const void *key, size_t klen, uint64_t now);
 
-/** Current meta (for the header written at a checkpoint). */
+/** Current meta (for the meta page written at a checkpoint). */
 void cellar_hash_meta_get(cellar_hash *h, cellar_hash_meta *out);
 
-/** Called for each meta page image a checkpoint must write. */
-typedef int (*cellar_hash_page_fn)(void *ctx, uint32_t pgno, const uint8_t *image);
 /**
- * Produce the images of changed directory pages and of a new free-list extent
- * (allocated at the end of the file). Writer only. Then cellar_hash_meta_get
- * gives the meta that goes with them; after the checkpoint is durable call
- * cellar_hash_checkpoint_done(h, true), or (..., false) if it failed.
+ * Put the changed directory pages into the cache (dirty), so that the
+ * checkpoint's write-back writes them. Writer only.
  */
-int cellar_hash_meta_pages(cellar_hash *h, cellar_hash_page_fn fn, void *ctx);
-void cellar_hash_checkpoint_done(cellar_hash *h, bool ok);
+int cellar_hash_meta_pages(cellar_hash *h);
 
 /* ---- iteration ---- */
 
@@ -188,6 +181,8 @@ int cellar_hash_read_large(cellar_hash *h, uint32_t extent, uint32_t crc, uint8_
 /** Readers of extents found under a latch hold this so freed extents are not reused meanwhile. */
 void cellar_hash_large_hold(cellar_hash *h);
 void cellar_hash_large_release(cellar_hash *h);
+/** No reader holds extents now (freed ones may be reused after a checkpoint). */
+bool cellar_hash_extents_idle(cellar_hash *h);
 
 /* ---- statistics and checking ---- */
 typedef struct cellar_hash_stats {

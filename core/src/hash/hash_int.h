@@ -14,7 +14,8 @@
 #define BK_NEXT 12
 #define BK_DATA 16
 #define BK_GARBAGE 20
-#define BK_SLOTS 24
+#define BK_SELF 24 /* u32 the page's own logical number (salvage checks its checksum with it) */
+#define BK_SLOTS 28
 
 #define REC_LARGE 1u
 #define REC_TTL 2u
@@ -29,15 +30,6 @@ typedef struct dir {
     _Atomic uint32_t e[];
 } dir;
 
-typedef struct run {
-    uint32_t start, count;
-} run;
-
-typedef struct runs {
-    run *v;
-    size_t n, cap;
-} runs;
-
 struct cellar_hash {
     cellar_cache *cache;
     const char *path;
@@ -49,16 +41,8 @@ struct cellar_hash {
     _Atomic(dir *) dir;
     dir **retired;
     size_t nretired;
-    uint32_t dir_start, dir_pages;
+    uint32_t dir_start, dir_pages; /* logical pages, contiguous */
     uint8_t *dir_dirty; /* one byte per directory page */
-
-    uint32_t free_start, free_pages; /* on-disk free-list extent */
-    _Atomic uint32_t page_count; /* written by the writer, read by readers' bounds checks */
-    runs free, pending;
-    /* checkpoint in progress */
-    runs ck_all;
-    uint32_t ck_free_start, ck_free_pages, ck_count_before;
-    uint32_t free_start_prev, free_pages_prev;
 
     _Atomic uint64_t records, ttl_records;
     _Atomic int large_readers;
@@ -80,7 +64,7 @@ static inline uint32_t dir_epp(uint32_t P) { return (P - META_HDR) / 4; }
 static inline uint32_t pages_for(uint64_t bytes, uint32_t P) { return (uint32_t)((bytes + P - 1) / P); }
 
 /* bucket.c */
-void cellar__bk_init(uint8_t *pg, uint32_t P, int type, unsigned depth, uint32_t bits);
+void cellar__bk_init(uint8_t *pg, uint32_t P, int type, unsigned depth, uint32_t bits, uint32_t self);
 bool cellar__rec_decode(const uint8_t *pg, uint32_t P, uint32_t off, rec *r);
 size_t cellar__rec_encode(uint8_t *out, unsigned flags, uint64_t klen, uint64_t vlen, uint64_t expiry,
                           const void *key, const void *val, uint32_t extent, uint32_t crc, uint64_t hash);
@@ -98,9 +82,15 @@ static inline uint32_t bk_slot_off(const uint8_t *pg, unsigned i) { return cella
 static inline uint16_t bk_slot_tag(const uint8_t *pg, unsigned i) { return cellar__get16(pg + bk_slot_at(i) + 2); }
 static inline uint16_t tag_of(uint64_t hv) { return (uint16_t)(hv >> 48); }
 
-/* alloc.c */
-int cellar__alloc_pages(cellar_hash *h, uint32_t n, uint32_t *out);
-int cellar__free_pages(cellar_hash *h, uint32_t start, uint32_t n);
-int cellar__runs_add(runs *r, uint32_t start, uint32_t count);
+/* page numbers: logical pages (buckets, chains, directory) come from the
+ * cache's page map, value extents are physical runs */
+static inline int hash_page_alloc(cellar_hash *h, uint32_t n, uint32_t *out)
+{
+    return cellar_cache_page_alloc(h->cache, n, out);
+}
+static inline bool hash_page_ok(cellar_hash *h, uint32_t pgno)
+{
+    return pgno != 0 && pgno < cellar_cache_logical_pages(h->cache);
+}
 
 #endif

@@ -130,7 +130,7 @@ int cellar_hash_scan_step(cellar_hash *h, uint64_t *cursor, cellar_buf *out, boo
             }
             if (rc != CELLAR_OK || next == 0)
                 break;
-            if (next >= h->page_count || hops > 1000000) {
+            if (!hash_page_ok(h, next) || hops > 1000000) {
                 rc = cellar__err(CELLAR_ECORRUPT, 0, "%s: page %u: bad chain link", h->path, next);
                 break;
             }
@@ -186,7 +186,7 @@ static int each_in_chain(cellar_hash *h, cellar_page *b, page_fn fn, void *ctx)
     int rc = fn(h, b->data, b->pgno, ctx);
     uint32_t next = cellar__get32(b->data + BK_NEXT);
     for (unsigned hops = 0; rc == CELLAR_OK && next; hops++) {
-        if (next >= h->page_count || hops > 1000000)
+        if (!hash_page_ok(h, next) || hops > 1000000)
             return cellar__err(CELLAR_ECORRUPT, 0, "%s: page %u: bad chain link", h->path, next);
         cellar_page *c = NULL;
         if ((rc = cellar_cache_get(h->cache, next, &c)) != CELLAR_OK)
@@ -258,10 +258,9 @@ int cellar_hash_stats_get(cellar_hash *h, cellar_hash_stats *out)
 {
     memset(out, 0, sizeof *out);
     out->dir_pages = h->dir_pages;
-    for (size_t i = 0; i < h->free.n; i++)
-        out->free_pages += h->free.v[i].count;
-    for (size_t i = 0; i < h->pending.n; i++)
-        out->free_pages += h->pending.v[i].count;
+    cellar_space_stats ss;
+    cellar_cache_space_stats(h->cache, &ss);
+    out->free_pages = ss.free_pages;
     return each_bucket(h, stats_bucket, out);
 }
 
@@ -269,11 +268,14 @@ int cellar_hash_stats_get(cellar_hash *h, cellar_hash_stats *out)
 /* check                                                               */
 /* ------------------------------------------------------------------ */
 
+/* Problems name the file page (physical), where a person would look. */
 typedef struct check_ctx {
     cellar_report_fn report;
     void *payload;
     uint64_t problems, records, ttl;
-    uint8_t *owner; /* per page: 0 unseen, 1 used */
+    uint8_t *owner;  /* per physical page: 0 unseen, 1 used */
+    uint8_t *lowner; /* per logical page */
+    uint64_t phys_pages, map_len;
     uint32_t depth, bits;
     unsigned ld;
 } check_ctx;
@@ -291,10 +293,12 @@ static void problem(check_ctx *c, uint64_t pgno, const char *fmt, ...)
         c->report(pgno, msg, c->payload);
 }
 
-static void claim(cellar_hash *h, check_ctx *c, uint64_t start, uint64_t n, const char *what)
+/* A run of physical pages belongs to one structure. */
+static void claim(void *ctx, uint64_t start, uint64_t n, const char *what)
 {
+    check_ctx *c = ctx;
     for (uint64_t p = start; p < start + n; p++) {
-        if (p >= h->page_count) {
+        if (p >= c->phys_pages) {
             problem(c, p, "%s lies past the end of the file", what);
             return;
         }
@@ -304,31 +308,45 @@ static void claim(cellar_hash *h, check_ctx *c, uint64_t start, uint64_t n, cons
     }
 }
 
+/* A logical page belongs to one structure. */
+static void claim_logical(check_ctx *c, uint64_t pgno, uint64_t n, const char *what)
+{
+    for (uint64_t p = pgno; p < pgno + n; p++) {
+        if (p == 0 || p >= c->map_len) {
+            problem(c, p, "%s is not a page of the map", what);
+            return;
+        }
+        if (c->lowner[p])
+            problem(c, p, "%s is used twice", what);
+        c->lowner[p] = 1;
+    }
+}
+
 static int check_page(cellar_hash *h, const uint8_t *pg, uint32_t pgno, void *ctx)
 {
     check_ctx *c = ctx;
-    claim(h, c, pgno, 1, "bucket page");
+    claim_logical(c, pgno, 1, "bucket page");
     if (!cellar__bk_sane(pg, h->P)) {
-        problem(c, pgno, "bucket page layout is inconsistent");
+        problem(c, cellar_cache_place_of(h->cache, pgno), "bucket page layout is inconsistent");
         return CELLAR_OK;
     }
     if (pg[BK_DEPTH] != c->ld || cellar__get32(pg + BK_BITS) != c->bits)
-        problem(c, pgno, "chain page depth or bits differ from its bucket");
+        problem(c, cellar_cache_place_of(h->cache, pgno), "chain page depth or bits differ from its bucket");
     unsigned ns = bk_nslots(pg);
     for (unsigned i = 0; i < ns; i++) {
         rec r;
         cellar__rec_decode(pg, h->P, bk_slot_off(pg, i), &r);
         uint64_t hv = (r.flags & REC_LARGE) ? r.hash : cellar_hash_key(h, r.key, r.klen);
         if (((uint32_t)hv & mask(c->ld)) != c->bits)
-            problem(c, pgno, "record %u hashes to another bucket", i);
+            problem(c, cellar_cache_place_of(h->cache, pgno), "record %u hashes to another bucket", i);
         if (bk_slot_tag(pg, i) != tag_of(hv))
-            problem(c, pgno, "record %u has a wrong tag", i);
+            problem(c, cellar_cache_place_of(h->cache, pgno), "record %u has a wrong tag", i);
         c->records++;
         if (r.flags & REC_TTL)
             c->ttl++;
         if (r.flags & REC_LARGE) {
             uint64_t n = r.klen + r.vlen;
-            claim(h, c, r.extent, pages_for(n ? n : 1, h->P), "value extent");
+            claim(c, r.extent, pages_for(n ? n : 1, h->P), "value extent");
             uint8_t *buf = malloc(n ? n : 1);
             if (!buf)
                 return cellar__err_oom();
@@ -346,19 +364,22 @@ static int check_page(cellar_hash *h, const uint8_t *pg, uint32_t pgno, void *ct
 int cellar_hash_check(cellar_hash *h, cellar_report_fn report, cellar_progress_fn progress,
                       void *payload, uint64_t *out_problems)
 {
-    check_ctx c = { report, payload, 0, 0, 0, NULL, 0, 0, 0 };
-    c.owner = calloc(h->page_count ? h->page_count : 1, 1);
-    if (!c.owner)
+    check_ctx c = { report, payload, 0, 0, 0, NULL, NULL, 0, 0, 0, 0, 0 };
+    cellar_space_stats ss;
+    cellar_cache_space_stats(h->cache, &ss);
+    c.phys_pages = ss.phys_pages;
+    c.map_len = ss.map_len;
+    c.owner = calloc(c.phys_pages ? c.phys_pages : 1, 1);
+    c.lowner = calloc(c.map_len ? c.map_len : 1, 1);
+    if (!c.owner || !c.lowner) {
+        free(c.owner);
+        free(c.lowner);
         return cellar__err_oom();
+    }
     dir *d = atomic_load(&h->dir);
     uint64_t n = (uint64_t)1 << d->depth;
-    c.owner[0] = 1;
-    claim(h, &c, h->dir_start, h->dir_pages, "directory");
-    claim(h, &c, h->free_start, h->free_pages, "free-list extent");
-    for (size_t i = 0; i < h->free.n; i++)
-        claim(h, &c, h->free.v[i].start, h->free.v[i].count, "free run");
-    for (size_t i = 0; i < h->pending.n; i++)
-        claim(h, &c, h->pending.v[i].start, h->pending.v[i].count, "freed run");
+    cellar_cache_space_claims(h->cache, claim, &c);
+    claim_logical(&c, h->dir_start, h->dir_pages, "directory");
     int rc = CELLAR_OK;
     for (uint64_t j = 0; j < n && rc == CELLAR_OK; j++) {
         if (progress && (j & 1023) == 0 && progress(j, n, payload)) {
@@ -367,7 +388,7 @@ int cellar_hash_check(cellar_hash *h, cellar_report_fn report, cellar_progress_f
         }
         uint32_t pgno = atomic_load(&d->e[j]);
         cellar_page *p = NULL;
-        if (pgno == 0 || pgno >= h->page_count) {
+        if (!hash_page_ok(h, pgno)) {
             problem(&c, 0, "directory entry %llu points outside the file", (unsigned long long)j);
             continue;
         }
@@ -377,7 +398,7 @@ int cellar_hash_check(cellar_hash *h, cellar_report_fn report, cellar_progress_f
                 rc = grc;
                 break;
             }
-            problem(&c, pgno, "%s", cellar_error_last()->message);
+            problem(&c, cellar_cache_place_of(h->cache, pgno), "%s", cellar_error_last()->message);
             continue;
         }
         cellar__rdlock(&p->latch);
@@ -385,22 +406,22 @@ int cellar_hash_check(cellar_hash *h, cellar_report_fn report, cellar_progress_f
         unsigned ld = pg[BK_DEPTH];
         uint32_t bits = cellar__get32(pg + BK_BITS);
         if (pg[BK_TYPE] != CELLAR_PAGE_BUCKET)
-            problem(&c, pgno, "directory entry %llu leads to a page that is not a bucket", (unsigned long long)j);
+            problem(&c, cellar_cache_place_of(h->cache, pgno), "directory entry %llu leads to a page that is not a bucket", (unsigned long long)j);
         else if (ld > d->depth || ((uint32_t)j & mask(ld)) != bits)
-            problem(&c, pgno, "bucket depth/bits do not match directory entry %llu", (unsigned long long)j);
+            problem(&c, cellar_cache_place_of(h->cache, pgno), "bucket depth/bits do not match directory entry %llu", (unsigned long long)j);
         else if (j < ((uint64_t)1 << ld)) {
             /* canonical entry: every entry of its class must point here */
             uint64_t step = (uint64_t)1 << ld;
             for (uint64_t k = j; k < n; k += step)
                 if (atomic_load(&d->e[k]) != pgno) {
-                    problem(&c, pgno, "directory entry %llu should point at this bucket", (unsigned long long)k);
+                    problem(&c, cellar_cache_place_of(h->cache, pgno), "directory entry %llu should point at this bucket", (unsigned long long)k);
                     break;
                 }
             c.ld = ld;
             c.bits = bits;
             rc = each_in_chain(h, p, check_page, &c);
             if (rc != CELLAR_OK && rc != CELLAR_ENOMEM) {
-                problem(&c, pgno, "%s", cellar_error_last()->message);
+                problem(&c, cellar_cache_place_of(h->cache, pgno), "%s", cellar_error_last()->message);
                 rc = CELLAR_OK;
             }
         }
@@ -414,13 +435,18 @@ int cellar_hash_check(cellar_hash *h, cellar_report_fn report, cellar_progress_f
         if (c.ttl != atomic_load(&h->ttl_records))
             problem(&c, 0, "TTL record count is %llu but %llu were found",
                     (unsigned long long)atomic_load(&h->ttl_records), (unsigned long long)c.ttl);
-        uint64_t leaked = 0;
-        for (uint64_t p = 0; p < h->page_count; p++)
+        uint64_t leaked = 0, lleaked = 0;
+        for (uint64_t p = 0; p < c.phys_pages; p++)
             leaked += !c.owner[p];
         if (leaked)
             problem(&c, 0, "%llu pages belong to nothing (leaked)", (unsigned long long)leaked);
+        for (uint32_t p = 1; p < c.map_len; p++)
+            lleaked += !c.lowner[p] && cellar__page_placed(h->cache, p);
+        if (lleaked)
+            problem(&c, 0, "%llu mapped pages belong to nothing (leaked)", (unsigned long long)lleaked);
     }
     free(c.owner);
+    free(c.lowner);
     if (out_problems)
         *out_problems = c.problems;
     if (rc != CELLAR_OK)

@@ -560,6 +560,19 @@ int cellar_wal_reset(cellar_wal *w)
     return rc;
 }
 
+int cellar_wal_reset_salt(cellar_wal *w, uint64_t salt)
+{
+    if (!w->file || w->readonly)
+        return CELLAR_OK;
+    cellar__mutex_lock(&w->sync_mu);
+    w->salt = salt;
+    int rc = write_header(w);
+    cellar__mutex_unlock(&w->sync_mu);
+    return rc;
+}
+
+uint64_t cellar_wal_salt(cellar_wal *w) { return w->file ? w->salt : 0; }
+
 uint64_t cellar_wal_end(cellar_wal *w) { return w->end; }
 uint64_t cellar_wal_durable(cellar_wal *w) { return atomic_load(&w->durable); }
 

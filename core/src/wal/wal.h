@@ -8,9 +8,10 @@
  *   appends opaque TXN records and PAGE images and finds them again.
  * - A commit is durable (per the sync mode) once its TXN record is appended
  *   (normal: handed to the OS; full: fsynced, group commit; off: buffered).
- * - Recovery: the last complete checkpoint batch is applied to the data file,
- *   then the TXN records from the batch's resume offset on are replayed by the
- *   caller (the db layer), skipping batch records.
+ * - Recovery: the db layer replays the TXN records of the log whose salt its
+ *   last durable checkpoint names. A complete batch of page images (written
+ *   only by compact, to swap in the compacted file) is applied to the data
+ *   file first.
  *
  * File layout (all integers little-endian; see core/doc/FORMAT.md)
  * -----------------------------------------------------------------
@@ -107,6 +108,11 @@ void cellar_wal_batch_cancel(cellar_wal *w);
 
 /** Empty the log: new salt, header only, fsynced. */
 int cellar_wal_reset(cellar_wal *w);
+
+/** Empty the log with the given salt (a checkpoint names the log that follows it by its salt). */
+int cellar_wal_reset_salt(cellar_wal *w, uint64_t salt);
+/** The log's salt (0 when there is no log file). */
+uint64_t cellar_wal_salt(cellar_wal *w);
 
 /** Current end of the log (append position) and the durable end. */
 uint64_t cellar_wal_end(cellar_wal *w);
