@@ -56,8 +56,8 @@ static int bdb_open(void **out, const bench_config *cfg)
         free(db);
         return bdb_fail("db_create", rc);
     }
-    if ((rc = db->db->set_cachesize(db->db, (uint32_t)(cache >> 30),
-                                    (uint32_t)(cache & ((1u << 30) - 1)), 1)) != 0 ||
+    if ((cache && (rc = db->db->set_cachesize(db->db, (uint32_t)(cache >> 30),
+                                              (uint32_t)(cache & ((1u << 30) - 1)), 1)) != 0) ||
         (rc = db->db->open(db->db, NULL, bench_path(path, sizeof path, cfg->dir, "data.bdb"),
                            NULL, DB_HASH, DB_CREATE | DB_THREAD, 0644)) != 0) {
         bdb_close(db);

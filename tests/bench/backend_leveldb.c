@@ -67,12 +67,13 @@ static int leveldb_bench_open(void **out, const bench_config *cfg)
     if (b == NULL)
         return bench_error("leveldb: out of memory");
     b->opts = leveldb_options_create();
-    b->cache = leveldb_cache_create_lru(cfg->cache_bytes);
+    b->cache = cfg->cache_bytes ? leveldb_cache_create_lru(cfg->cache_bytes) : NULL;
     b->filter = leveldb_filterpolicy_create_bloom(10);
     b->ropts = leveldb_readoptions_create();
     b->wopts = leveldb_writeoptions_create();
     leveldb_options_set_create_if_missing(b->opts, 1);
-    leveldb_options_set_cache(b->opts, b->cache);
+    if (b->cache) /* else LevelDB's default 8 MiB block cache */
+        leveldb_options_set_cache(b->opts, b->cache);
     leveldb_options_set_filter_policy(b->opts, b->filter);
     leveldb_writeoptions_set_sync(b->wopts, cfg->durable ? 1 : 0);
     b->db = leveldb_open(b->opts, cfg->dir, &err);

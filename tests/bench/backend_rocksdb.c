@@ -70,10 +70,11 @@ static int rocksdb_bench_open(void **out, const bench_config *cfg)
         return bench_error("rocksdb: out of memory");
     b->opts = rocksdb_options_create();
     b->table = rocksdb_block_based_options_create();
-    b->cache = rocksdb_cache_create_lru(cfg->cache_bytes);
+    b->cache = cfg->cache_bytes ? rocksdb_cache_create_lru(cfg->cache_bytes) : NULL;
     b->ropts = rocksdb_readoptions_create();
     b->wopts = rocksdb_writeoptions_create();
-    rocksdb_block_based_options_set_block_cache(b->table, b->cache);
+    if (b->cache) /* else RocksDB's default block cache */
+        rocksdb_block_based_options_set_block_cache(b->table, b->cache);
     /* The table options take ownership of the filter policy. */
     rocksdb_block_based_options_set_filter_policy(b->table,
                                                   rocksdb_filterpolicy_create_bloom_full(10));

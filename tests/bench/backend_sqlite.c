@@ -56,9 +56,11 @@ static int sqlite_connect(sqlite3 **out, const sqlite_db *db)
         return rc;
     }
     sqlite3_busy_timeout(conn, 60000);
-    snprintf(sql, sizeof sql,
-             "PRAGMA journal_mode=WAL; PRAGMA synchronous=%s; PRAGMA cache_size=-%zu;",
-             db->durable ? "FULL" : "NORMAL", db->cache_bytes / 1024);
+    if (db->cache_bytes)
+        snprintf(sql, sizeof sql, "PRAGMA journal_mode=WAL; PRAGMA synchronous=%s; PRAGMA cache_size=-%zu;",
+                 db->durable ? "FULL" : "NORMAL", db->cache_bytes / 1024);
+    else /* SQLite's default page cache */
+        snprintf(sql, sizeof sql, "PRAGMA journal_mode=WAL; PRAGMA synchronous=%s;", db->durable ? "FULL" : "NORMAL");
     if (sqlite3_exec(conn, sql, NULL, NULL, NULL) != SQLITE_OK) {
         rc = sqlite_fail(conn, "pragmas");
         sqlite3_close(conn);

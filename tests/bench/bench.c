@@ -614,7 +614,8 @@ static void usage(FILE *f)
             "  -w, --workloads LIST   fill_random,read_random,read_missing,read_mt,overwrite,\n"
             "                         mixed,scan,delete_random,fill_sync,sync_mt,size\n"
             "      --cache SIZE       cache budget (k/M/G suffixes) for cellardb and the\n"
-            "                         peers with their own cache (default max(64M, 3 x raw))\n"
+            "                         peers with their own cache (default: each store's own\n"
+            "                         default; cellardb's grows with the data)\n"
             "      --tkrzw-buckets N  Tkrzw num_buckets, or 'auto' (2 x N); default Tkrzw's\n"
             "  -d, --dir DIR          where the stores are created (default /var/tmp)\n"
             "      --keep             keep the store files\n"
@@ -811,9 +812,8 @@ int main(int argc, char **argv)
     g_ks = run.key_size;
     g_vs = run.value_size;
     {
-        uint64_t raw = run.n * (uint64_t)(run.key_size + run.value_size);
-        uint64_t dflt = 3 * raw > (64ull << 20) ? 3 * raw : (64ull << 20);
-        run.cache_bytes = (size_t)(cache != 0 ? cache : dflt);
+        /* 0: every store with its own default cache, as users meet it */
+        run.cache_bytes = (size_t)cache;
     }
     if (tkb_arg != NULL) {
         if (strcmp(tkb_arg, "auto") == 0)

@@ -169,10 +169,12 @@ void bench_report_text(const bench_run *run, FILE *f)
     fprintf(f, "files: %s on %s; load average %.2f %.2f %.2f at start, %.2f %.2f %.2f at end\n",
             run->dir, run->fs, run->load_start[0], run->load_start[1], run->load_start[2],
             run->load_end[0], run->load_end[1], run->load_end[2]);
-    fprintf(f, "cache budget: %.1f MiB (--cache) for the stores with their own cache; "
-               "reads %s an untimed warm-up pass",
-            (double)run->cache_bytes / 1048576.0,
-            run->warm ? "after" : "without");
+    if (run->cache_bytes)
+        fprintf(f, "cache budget: %.1f MiB (--cache) for the stores with their own cache; ",
+                (double)run->cache_bytes / 1048576.0);
+    else
+        fprintf(f, "cache: every store's own default; ");
+    fprintf(f, "reads %s an untimed warm-up pass", run->warm ? "after" : "without");
     if (run->repeat > 1)
         fprintf(f, "; best of %d rounds", run->repeat);
     fprintf(f, "\n");

@@ -244,7 +244,7 @@ uint32_t cellar_cache_map_len(cellar_cache *c) { return c->pm_len; }
 
 bool cellar_cache_space_crowded(cellar_cache *c)
 {
-    return c->pending_pages > 1024 && c->pending_pages > atomic_load(&c->phys_pages) / 8;
+    return c->pending_pages > 1024 && c->pending_pages > atomic_load(&c->phys_pages) / 2;
 }
 
 void cellar_cache_page_free(cellar_cache *c, uint32_t pgno, uint32_t n)
