@@ -18,18 +18,30 @@
 /* ---- helpers shared by the other files -------------------------------- */
 
 /*
- * Check that argument idx is an open, usable db. A closed db and a db whose
- * compact/backup/check is running a progress callback (which must not call
- * back into it: the core may hold its writer lock) raise.
+ * The core handle of d, for the core call about to be made; raises if d is
+ * closed, or if its compact/backup/check is running a progress callback
+ * (which must not call back into it: the core may hold its writer lock).
+ * Read it after the last argument conversion and allocation, right before
+ * the call: any allocation (a number argument turned into a string, a guard,
+ * a key array) may run a finalizer that closes d, and a handle read before
+ * that would be NULL by the time of the call (the core's CELLAR_EINVAL for a
+ * NULL handle, instead of CELLAR_ECLOSED).
  */
-lcellar_db *lcellar_checkdb(lua_State *L, int idx)
+cellar_db *lcellar_db_handle(lua_State *L, lcellar_db *d)
 {
-    lcellar_db *d = (lcellar_db *)luaL_checkudata(L, idx, LCELLAR_DB_MT);
     if (d->db == NULL)
         lcellar_raise_msg(L, CELLAR_ECLOSED, "attempt to use a closed database");
     if (d->busy)
         lcellar_raise_msg(L, CELLAR_EBUSY,
                           "database used from inside its own progress callback");
+    return d->db;
+}
+
+/* Check that argument idx is an open, usable db (as lcellar_db_handle). */
+lcellar_db *lcellar_checkdb(lua_State *L, int idx)
+{
+    lcellar_db *d = (lcellar_db *)luaL_checkudata(L, idx, LCELLAR_DB_MT);
+    (void)lcellar_db_handle(L, d);
     return d;
 }
 
@@ -139,9 +151,7 @@ static int db_get(lua_State *L)
     const char *key = luaL_checklstring(L, 2, &klen);
     void *val;
     void **slot = lcellar_value_guard(L);
-    if (d->db == NULL) /* making the guard ran a finalizer that closed the db */
-        return lcellar_raise_msg(L, CELLAR_ECLOSED, "attempt to use a closed database");
-    int rc = cellar_get(d->db, key, klen, &val, &vlen);
+    int rc = cellar_get(lcellar_db_handle(L, d), key, klen, &val, &vlen);
     if (rc == CELLAR_ENOTFOUND) {
         lua_pushnil(L);
         return 1;
@@ -159,8 +169,9 @@ static int db_put(lua_State *L)
     const char *key = luaL_checklstring(L, 2, &klen);
     const char *val = luaL_checklstring(L, 3, &vlen);
     uint64_t ttl = lcellar_check_ttl(L, 4);
-    int rc = ttl ? cellar_put_ttl(d->db, key, klen, val, vlen, ttl)
-                 : cellar_put(d->db, key, klen, val, vlen);
+    cellar_db *db = lcellar_db_handle(L, d);
+    int rc = ttl ? cellar_put_ttl(db, key, klen, val, vlen, ttl)
+                 : cellar_put(db, key, klen, val, vlen);
     if (rc != CELLAR_OK)
         return lcellar_raise(L, rc);
     lua_pushboolean(L, 1);
@@ -182,7 +193,7 @@ static int db_delete(lua_State *L)
     lcellar_db *d = lcellar_checkdb(L, 1);
     size_t klen;
     const char *key = luaL_checklstring(L, 2, &klen);
-    return bool_result(L, cellar_delete(d->db, key, klen), CELLAR_ENOTFOUND);
+    return bool_result(L, cellar_delete(lcellar_db_handle(L, d), key, klen), CELLAR_ENOTFOUND);
 }
 
 /* db:has(key) -> boolean */
@@ -191,7 +202,7 @@ static int db_has(lua_State *L)
     lcellar_db *d = lcellar_checkdb(L, 1);
     size_t klen;
     const char *key = luaL_checklstring(L, 2, &klen);
-    return bool_result(L, cellar_exists(d->db, key, klen), CELLAR_ENOTFOUND);
+    return bool_result(L, cellar_exists(lcellar_db_handle(L, d), key, klen), CELLAR_ENOTFOUND);
 }
 
 static int incr_by(lua_State *L, lcellar_db *d, lua_Integer delta)
@@ -199,7 +210,7 @@ static int incr_by(lua_State *L, lcellar_db *d, lua_Integer delta)
     size_t klen;
     const char *key = luaL_checklstring(L, 2, &klen);
     int64_t out;
-    int rc = cellar_incr(d->db, key, klen, (int64_t)delta, &out);
+    int rc = cellar_incr(lcellar_db_handle(L, d), key, klen, (int64_t)delta, &out);
     if (rc != CELLAR_OK)
         return lcellar_raise(L, rc);
     lua_pushinteger(L, (lua_Integer)out);
@@ -233,7 +244,7 @@ static int db_cas(lua_State *L)
     const char *key = luaL_checklstring(L, 2, &klen);
     const char *exp = luaL_optlstring(L, 3, NULL, &elen);
     const char *val = luaL_optlstring(L, 4, NULL, &vlen);
-    return bool_result(L, cellar_cas(d->db, key, klen, exp, elen, val, vlen),
+    return bool_result(L, cellar_cas(lcellar_db_handle(L, d), key, klen, exp, elen, val, vlen),
                        CELLAR_EMISMATCH);
 }
 
@@ -245,7 +256,7 @@ static int db_expire(lua_State *L)
     const char *key = luaL_checklstring(L, 2, &klen);
     luaL_checkinteger(L, 3);
     uint64_t ttl = lcellar_check_ttl(L, 3);
-    return bool_result(L, cellar_expire(d->db, key, klen, ttl), CELLAR_ENOTFOUND);
+    return bool_result(L, cellar_expire(lcellar_db_handle(L, d), key, klen, ttl), CELLAR_ENOTFOUND);
 }
 
 /* db:ttl(key) -> remaining milliseconds, -1 if no TTL, nil if absent */
@@ -255,7 +266,7 @@ static int db_ttl(lua_State *L)
     size_t klen;
     const char *key = luaL_checklstring(L, 2, &klen);
     int64_t out;
-    int rc = cellar_ttl(d->db, key, klen, &out);
+    int rc = cellar_ttl(lcellar_db_handle(L, d), key, klen, &out);
     if (rc == CELLAR_ENOTFOUND) {
         lua_pushnil(L);
         return 1;
@@ -272,7 +283,7 @@ static int db_persist(lua_State *L)
     lcellar_db *d = lcellar_checkdb(L, 1);
     size_t klen;
     const char *key = luaL_checklstring(L, 2, &klen);
-    return bool_result(L, cellar_persist(d->db, key, klen), CELLAR_ENOTFOUND);
+    return bool_result(L, cellar_persist(lcellar_db_handle(L, d), key, klen), CELLAR_ENOTFOUND);
 }
 
 /* db:count() and #db -> number of live records */
@@ -280,7 +291,7 @@ static int db_count(lua_State *L)
 {
     lcellar_db *d = lcellar_checkdb(L, 1);
     uint64_t n;
-    int rc = cellar_count(d->db, &n);
+    int rc = cellar_count(lcellar_db_handle(L, d), &n);
     if (rc != CELLAR_OK)
         return lcellar_raise(L, rc);
     lua_pushinteger(L, (lua_Integer)n);
@@ -341,7 +352,7 @@ static int db_get_many(lua_State *L)
     m->found = (unsigned char *)&m->vals[n ? n : 1];
     luaL_setmetatable(L, LCELLAR_GUARD_MT);
 
-    int rc = cellar_get_many(d->db, n, keys, m->vals, m->found);
+    int rc = cellar_get_many(lcellar_db_handle(L, d), n, keys, m->vals, m->found);
     if (rc != CELLAR_OK)
         return lcellar_raise(L, rc);
     m->n = n; /* from here the guard owns the values */
@@ -427,7 +438,7 @@ static int db_put_many(lua_State *L)
     cellar_slice *vals = keys + n;
     n = is_array ? pairs_from_array(L, n, keys, vals) : pairs_from_map(L, keys, vals);
 
-    int rc = cellar_put_many(d->db, n, keys, vals);
+    int rc = cellar_put_many(lcellar_db_handle(L, d), n, keys, vals);
     if (rc != CELLAR_OK)
         return lcellar_raise(L, rc);
     lua_pushboolean(L, 1);

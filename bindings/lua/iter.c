@@ -99,9 +99,8 @@ static int push_iteration(lua_State *L, int closing)
     luaL_setmetatable(L, LCELLAR_ITER_MT);
     lua_pushvalue(L, 1);
     lua_setiuservalue(L, -2, 1);
-    if (d->db == NULL) /* making the iterator ran a finalizer that closed the db */
-        return lcellar_raise_msg(L, CELLAR_ECLOSED, "attempt to use a closed database");
-    int rc = cellar_iter_open(&i->it, d->db);
+    cellar_db *db = lcellar_db_handle(L, d); /* making the iterator may have closed d */
+    int rc = cellar_iter_open(&i->it, db);
     if (rc != CELLAR_OK) {
         i->it = NULL;
         return lcellar_raise(L, rc);

@@ -28,7 +28,11 @@
  *     object of the module. So memory a call still needs while it makes Lua
  *     strings is never reachable from another object: a value from the core
  *     sits in a guard userdata of this call (db.c), and an iterator defers a
- *     close that arrives in the middle of its step (iter.c).
+ *     close that arrives in the middle of its step (iter.c). And a core
+ *     handle is read for a call only after its last conversion or
+ *     allocation (lcellar_db_handle, tx_handle): one read before them may
+ *     have been closed by a finalizer since (then the call raises
+ *     CELLAR_ECLOSED, instead of handing the core a NULL handle).
  *   - Errors: argument misuse raises a string (luaL_argerror); everything with
  *     a core code raises an error object (error.c); open, and a few documented
  *     expected outcomes, return `nil, message, code` instead.
@@ -85,6 +89,7 @@ void lcellar_push_codes(lua_State *L);
 /* db.c */
 void lcellar_db_open(lua_State *L);
 lcellar_db *lcellar_checkdb(lua_State *L, int idx);
+cellar_db *lcellar_db_handle(lua_State *L, lcellar_db *d);
 lcellar_db *lcellar_newdb(lua_State *L);
 int lcellar_db_close_quiet(lcellar_db *d);
 void **lcellar_value_guard(lua_State *L);

@@ -98,7 +98,7 @@ static int db_stats(lua_State *L)
     cellar_stats s;
     memset(&s, 0, sizeof s);
     s.version = CELLAR_STATS_VERSION;
-    int rc = cellar_stats_get(d->db, &s);
+    int rc = cellar_stats_get(lcellar_db_handle(L, d), &s);
     if (rc != CELLAR_OK)
         return lcellar_raise(L, rc);
     lua_createtable(L, 0, 20);
@@ -153,8 +153,9 @@ static int db_compact(lua_State *L)
     lua_settop(L, 2);
     progress_ctx c;
     progress_init(L, &c, 2);
+    cellar_db *db = lcellar_db_handle(L, d);
     d->busy++;
-    int rc = cellar_compact(d->db, progress_cb, &c);
+    int rc = cellar_compact(db, progress_cb, &c);
     d->busy--;
     if (c.failed || rc != CELLAR_OK)
         return progress_done(L, &c, rc);
@@ -171,8 +172,9 @@ static int with_path(lua_State *L, path_op op)
     lua_settop(L, 3);
     progress_ctx c;
     progress_init(L, &c, 3);
+    cellar_db *db = lcellar_db_handle(L, d);
     d->busy++;
-    int rc = op(d->db, path, progress_cb, &c);
+    int rc = op(db, path, progress_cb, &c);
     d->busy--;
     if (c.failed || rc != CELLAR_OK)
         return progress_done(L, &c, rc);
@@ -287,8 +289,9 @@ static int db_check(lua_State *L)
     progress_init(L, c, 2);
 
     uint64_t count = 0;
+    cellar_db *db = lcellar_db_handle(L, d);
     d->busy++;
-    int rc = cellar_check(d->db, report_cb, progress_cb, c, &count);
+    int rc = cellar_check(db, report_cb, progress_cb, c, &count);
     d->busy--;
     if (c->failed || (rc != CELLAR_OK && rc != CELLAR_ECORRUPT))
         return progress_done(L, c, rc);

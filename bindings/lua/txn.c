@@ -27,9 +27,14 @@
 
 #include "lcellar.h"
 
-static lcellar_txn *checktxn(lua_State *L)
+/*
+ * The core transaction of t (argument 1), for the core call about to be
+ * made; raises if t is finished, or if its database is running a progress
+ * callback. As lcellar_db_handle: read it after the call's last conversion
+ * or allocation, since a finalizer run by one may have finished t.
+ */
+static cellar_txn *tx_handle(lua_State *L, lcellar_txn *t)
 {
-    lcellar_txn *t = (lcellar_txn *)luaL_checkudata(L, 1, LCELLAR_TXN_MT);
     if (t->txn == NULL)
         lcellar_raise_msg(L, CELLAR_ECLOSED,
                           "transaction already committed or rolled back");
@@ -39,6 +44,13 @@ static lcellar_txn *checktxn(lua_State *L)
         lcellar_raise_msg(L, CELLAR_EBUSY,
                           "transaction used from inside a progress callback of its database");
     lua_pop(L, 1);
+    return t->txn;
+}
+
+static lcellar_txn *checktxn(lua_State *L)
+{
+    lcellar_txn *t = (lcellar_txn *)luaL_checkudata(L, 1, LCELLAR_TXN_MT);
+    (void)tx_handle(L, t);
     return t;
 }
 
@@ -82,9 +94,8 @@ static int db_begin(lua_State *L)
     lua_pushvalue(L, 1);
     lua_setiuservalue(L, -2, 1);
 
-    if (d->db == NULL) /* making the tx ran a finalizer that closed the db */
-        return lcellar_raise_msg(L, CELLAR_ECLOSED, "attempt to use a closed database");
-    int rc = cellar_txn_begin(&t->txn, d->db, readonly ? CELLAR_RDONLY : 0);
+    cellar_db *db = lcellar_db_handle(L, d); /* making the tx may have closed d */
+    int rc = cellar_txn_begin(&t->txn, db, readonly ? CELLAR_RDONLY : 0);
     if (rc != CELLAR_OK) {
         t->txn = NULL;
         return lcellar_raise(L, rc);
@@ -100,9 +111,7 @@ static int tx_get(lua_State *L)
     const char *key = luaL_checklstring(L, 2, &klen);
     void *val;
     void **slot = lcellar_value_guard(L);
-    if (t->txn == NULL) /* making the guard ran a finalizer that finished tx */
-        return lcellar_raise_msg(L, CELLAR_ECLOSED, "transaction already committed or rolled back");
-    int rc = cellar_txn_get(t->txn, key, klen, &val, &vlen);
+    int rc = cellar_txn_get(tx_handle(L, t), key, klen, &val, &vlen);
     if (rc == CELLAR_ENOTFOUND) {
         lua_pushnil(L);
         return 1;
@@ -118,7 +127,7 @@ static int tx_has(lua_State *L)
     lcellar_txn *t = checktxn(L);
     size_t klen;
     const char *key = luaL_checklstring(L, 2, &klen);
-    int rc = cellar_txn_exists(t->txn, key, klen);
+    int rc = cellar_txn_exists(tx_handle(L, t), key, klen);
     if (rc != CELLAR_OK && rc != CELLAR_ENOTFOUND)
         return lcellar_raise(L, rc);
     lua_pushboolean(L, rc == CELLAR_OK);
@@ -133,8 +142,9 @@ static int tx_put(lua_State *L)
     const char *key = luaL_checklstring(L, 2, &klen);
     const char *val = luaL_checklstring(L, 3, &vlen);
     uint64_t ttl = lcellar_check_ttl(L, 4);
-    int rc = ttl ? cellar_txn_put_ttl(t->txn, key, klen, val, vlen, ttl)
-                 : cellar_txn_put(t->txn, key, klen, val, vlen);
+    cellar_txn *txn = tx_handle(L, t);
+    int rc = ttl ? cellar_txn_put_ttl(txn, key, klen, val, vlen, ttl)
+                 : cellar_txn_put(txn, key, klen, val, vlen);
     if (rc != CELLAR_OK)
         return lcellar_raise(L, rc);
     lua_pushboolean(L, 1);
@@ -147,7 +157,7 @@ static int tx_delete(lua_State *L)
     lcellar_txn *t = checktxn(L);
     size_t klen;
     const char *key = luaL_checklstring(L, 2, &klen);
-    int rc = cellar_txn_delete(t->txn, key, klen);
+    int rc = cellar_txn_delete(tx_handle(L, t), key, klen);
     if (rc != CELLAR_OK && rc != CELLAR_ENOTFOUND)
         return lcellar_raise(L, rc);
     lua_pushboolean(L, rc == CELLAR_OK);

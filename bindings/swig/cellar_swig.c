@@ -837,13 +837,13 @@ CellarStrings CellarDB_check(CellarDB *self)
 struct CellarTxn {
     CellarDB *owner;      /* holds a reference */
     pthread_mutex_t busy; /* one thread at a time */
-    cellar_txn *txn;      /* NULL once committed or aborted */
+    cellar_txn *txn;      /* NULL once committed or aborted; read and written under busy */
 };
 
 struct CellarIter {
     CellarDB *owner;
     pthread_mutex_t busy;
-    cellar_iter *it; /* NULL once closed */
+    cellar_iter *it; /* NULL once closed; read and written under busy */
     const void *key, *val;
     size_t klen, vlen;
     int state; /* 0: before the first record, 1: on a record, 2: at the end,
@@ -851,21 +851,14 @@ struct CellarIter {
     int err;
 };
 
-/* Enter a call on a child: holds its busy mutex and its database's read lock. */
-static int child_enter(pthread_mutex_t *busy, CellarDB *owner, const void *handle,
-                       const char *what)
+/* A child's busy mutex, or CELLAR_EBUSY recorded (another thread is in a
+ * call on it). */
+static int child_lock(pthread_mutex_t *busy, const char *what)
 {
-    if (pthread_mutex_trylock(busy) != 0) {
-        fail_msg(CELLAR_EBUSY, "the %s is in use by another thread", what);
-        return 0;
-    }
-    if (handle == NULL) {
-        pthread_mutex_unlock(busy);
-        fail_msg(CELLAR_ECLOSED, "the %s has ended", what);
-        return 0;
-    }
-    pthread_rwlock_rdlock(&owner->lock);
-    return 1;
+    if (pthread_mutex_trylock(busy) == 0)
+        return 1;
+    fail_msg(CELLAR_EBUSY, "the %s is in use by another thread", what);
+    return 0;
 }
 
 static void child_leave(pthread_mutex_t *busy, CellarDB *owner)
@@ -881,6 +874,65 @@ static int owner_open(CellarDB *owner, const char *what)
         return 1;
     fail_msg(CELLAR_ECLOSED, "the database of this %s was closed", what);
     return 0;
+}
+
+/*
+ * Enter a call on a transaction: its busy mutex, then its database's read
+ * lock (release both with child_leave). Returns the live core transaction,
+ * or NULL with the failure recorded (EBUSY, or ECLOSED: it has ended, or
+ * need_db and its database was closed; commit does without, as it frees a
+ * dead transaction) and nothing held.
+ *
+ * The handle is read only once the busy mutex is held, and the call uses
+ * that one read: abort and close end a handle (free it and set it to NULL)
+ * under the same mutex, so a handle read before it may be one another
+ * thread has just ended. (It was: the check passed on the stale pointer,
+ * then the call handed the core the NULL that the abort had left, which the
+ * core rightly calls CELLAR_EINVAL.)
+ */
+static cellar_txn *txn_enter(CellarTxn *t, int need_db)
+{
+    if (t == NULL) {
+        fail_msg(CELLAR_ECLOSED, "the transaction object was freed");
+        return NULL;
+    }
+    if (!child_lock(&t->busy, "transaction"))
+        return NULL;
+    cellar_txn *h = t->txn;
+    if (h == NULL) {
+        pthread_mutex_unlock(&t->busy);
+        fail_msg(CELLAR_ECLOSED, "the transaction has ended");
+        return NULL;
+    }
+    pthread_rwlock_rdlock(&t->owner->lock);
+    if (need_db && !owner_open(t->owner, "transaction")) {
+        child_leave(&t->busy, t->owner);
+        return NULL;
+    }
+    return h;
+}
+
+/* As txn_enter, for an iterator (its database must be open). */
+static cellar_iter *iter_enter(CellarIter *it)
+{
+    if (it == NULL) {
+        fail_msg(CELLAR_ECLOSED, "the iterator object was freed");
+        return NULL;
+    }
+    if (!child_lock(&it->busy, "iterator"))
+        return NULL;
+    cellar_iter *h = it->it;
+    if (h == NULL) {
+        pthread_mutex_unlock(&it->busy);
+        fail_msg(CELLAR_ECLOSED, "the iterator has ended");
+        return NULL;
+    }
+    pthread_rwlock_rdlock(&it->owner->lock);
+    if (!owner_open(it->owner, "iterator")) {
+        child_leave(&it->busy, it->owner);
+        return NULL;
+    }
+    return h;
 }
 
 CellarTxn *CellarDB_begin(CellarDB *self, int readonly)
@@ -906,27 +958,15 @@ CellarTxn *CellarDB_begin(CellarDB *self, int readonly)
     return t;
 }
 
-#define TXN_ENTER(t, fallback)                                                 \
-    do {                                                                       \
-        if ((t) == NULL) {                                                     \
-            fail_msg(CELLAR_ECLOSED, "the transaction object was freed");      \
-            return fallback;                                                   \
-        }                                                                      \
-        if (!child_enter(&(t)->busy, (t)->owner, (t)->txn, "transaction"))     \
-            return fallback;                                                   \
-        if (!owner_open((t)->owner, "transaction")) {                          \
-            child_leave(&(t)->busy, (t)->owner);                               \
-            return fallback;                                                   \
-        }                                                                      \
-    } while (0)
-
 CellarBytes CellarTxn_get(CellarTxn *self, const void *key, size_t klen)
 {
     CellarBytes b = no_bytes();
     if (!need_bytes(key, "key"))
         return b;
-    TXN_ENTER(self, b);
-    int rc = cellar_txn_get(self->txn, key, klen, &b.data, &b.len);
+    cellar_txn *h = txn_enter(self, 1);
+    if (h == NULL)
+        return b;
+    int rc = cellar_txn_get(h, key, klen, &b.data, &b.len);
     child_leave(&self->busy, self->owner);
     if (ok(rc))
         b.owner = CELLAR_SWIG_OWNER_CORE;
@@ -939,8 +979,10 @@ int CellarTxn_exists(CellarTxn *self, const void *key, size_t klen)
 {
     if (!need_bytes(key, "key"))
         return 0;
-    TXN_ENTER(self, 0);
-    int rc = cellar_txn_exists(self->txn, key, klen);
+    cellar_txn *h = txn_enter(self, 1);
+    if (h == NULL)
+        return 0;
+    int rc = cellar_txn_exists(h, key, klen);
     child_leave(&self->busy, self->owner);
     if (rc == CELLAR_ENOTFOUND)
         return 0;
@@ -951,8 +993,10 @@ void CellarTxn_put(CellarTxn *self, const void *key, size_t klen, const void *va
 {
     if (!need_bytes(key, "key") || !need_bytes(val, "value"))
         return;
-    TXN_ENTER(self, );
-    int rc = cellar_txn_put(self->txn, key, klen, val, vlen);
+    cellar_txn *h = txn_enter(self, 1);
+    if (h == NULL)
+        return;
+    int rc = cellar_txn_put(h, key, klen, val, vlen);
     child_leave(&self->busy, self->owner);
     (void)ok(rc);
 }
@@ -962,8 +1006,10 @@ void CellarTxn_put_ttl(CellarTxn *self, const void *key, size_t klen, const void
 {
     if (!need_bytes(key, "key") || !need_bytes(val, "value") || !need_nonneg(ttl_ms, "ttl"))
         return;
-    TXN_ENTER(self, );
-    int rc = cellar_txn_put_ttl(self->txn, key, klen, val, vlen, (uint64_t)ttl_ms);
+    cellar_txn *h = txn_enter(self, 1);
+    if (h == NULL)
+        return;
+    int rc = cellar_txn_put_ttl(h, key, klen, val, vlen, (uint64_t)ttl_ms);
     child_leave(&self->busy, self->owner);
     (void)ok(rc);
 }
@@ -972,25 +1018,24 @@ void CellarTxn_delete(CellarTxn *self, const void *key, size_t klen)
 {
     if (!need_bytes(key, "key"))
         return;
-    TXN_ENTER(self, );
-    int rc = cellar_txn_delete(self->txn, key, klen);
+    cellar_txn *h = txn_enter(self, 1);
+    if (h == NULL)
+        return;
+    int rc = cellar_txn_delete(h, key, klen);
     child_leave(&self->busy, self->owner);
     (void)ok(rc);
 }
 
 void CellarTxn_commit(CellarTxn *self)
 {
-    if (self == NULL) {
-        fail_msg(CELLAR_ECLOSED, "the transaction object was freed");
-        return;
-    }
-    if (!child_enter(&self->busy, self->owner, self->txn, "transaction"))
+    cellar_txn *h = txn_enter(self, 0);
+    if (h == NULL)
         return;
     int rc = CELLAR_OK, db_closed = self->owner->db == NULL;
     if (db_closed)
-        cellar_txn_abort(self->txn); /* frees the dead transaction */
+        cellar_txn_abort(h); /* frees the dead transaction */
     else
-        rc = cellar_txn_commit(self->txn); /* frees it, success or not */
+        rc = cellar_txn_commit(h); /* frees it, success or not */
     self->txn = NULL;
     child_leave(&self->busy, self->owner);
     if (db_closed)
@@ -1058,21 +1103,16 @@ CellarIter *CellarDB_iterate(CellarDB *self)
 
 int CellarIter_advance(CellarIter *self)
 {
-    if (self == NULL) {
-        fail_msg(CELLAR_ECLOSED, "the iterator object was freed");
-        return 0;
-    }
-    if (!child_enter(&self->busy, self->owner, self->it, "iterator"))
+    cellar_iter *h = iter_enter(self);
+    if (h == NULL)
         return 0;
     int more = 0;
-    if (!owner_open(self->owner, "iterator")) {
-        /* failure recorded */
-    } else if (self->state == 2) {
+    if (self->state == 2) {
         more = 0; /* the end is sticky */
     } else if (self->state == 3) {
         fail_msg(self->err, "the iterator stopped on an earlier error; open a new one");
     } else {
-        int rc = cellar_iter_next(self->it, &self->key, &self->klen, &self->val, &self->vlen);
+        int rc = cellar_iter_next(h, &self->key, &self->klen, &self->val, &self->vlen);
         if (rc == CELLAR_OK) {
             self->state = 1;
             more = 1;
@@ -1091,15 +1131,9 @@ int CellarIter_advance(CellarIter *self)
 static CellarBytes iter_copy(CellarIter *self, int want_key)
 {
     CellarBytes b = no_bytes();
-    if (self == NULL) {
-        fail_msg(CELLAR_ECLOSED, "the iterator object was freed");
+    if (iter_enter(self) == NULL)
         return b;
-    }
-    if (!child_enter(&self->busy, self->owner, self->it, "iterator"))
-        return b;
-    if (!owner_open(self->owner, "iterator"))
-        ; /* failure recorded */
-    else if (self->state == 3)
+    if (self->state == 3)
         fail_msg(self->err, "the iterator stopped on an earlier error; open a new one");
     else if (self->state != 1)
         fail_msg(CELLAR_EINVAL, "the iterator is not on a record (call advance first)");

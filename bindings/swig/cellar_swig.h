@@ -27,6 +27,9 @@
  *   waits for that call, and every later call fails with CELLAR_ECLOSED;
  * - a transaction or iterator is meant for one thread at a time; a second
  *   thread that calls it while it is busy gets CELLAR_EBUSY, not a crash;
+ *   its core handle is read only under its busy mutex, which abort and
+ *   close take too, so a call racing them gets CELLAR_EBUSY or, once they
+ *   are done, CELLAR_ECLOSED (never a stale or NULL handle for the core);
  * - at the end of a program, objects may never be freed (a global at Perl's
  *   global destruction, Tcl's exit): cellar_swig_close_all closes whatever
  *   is still open, so that every file gets its final checkpoint.

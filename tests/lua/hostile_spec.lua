@@ -594,4 +594,81 @@ describe("closing under live users", function()
     assert.is_nil(again:get("uncommitted"))
     assert.is_true((again:check()))
   end)
+
+  -- A finalizer may also run while a call converts its arguments (a number
+  -- key becomes a string), after the call checked its db or transaction and
+  -- before the core call. One that closes the db or ends the transaction
+  -- there must give CELLAR_ECLOSED: the call used to pass the core the NULL
+  -- handle the close left, which the core calls CELLAR_EINVAL.
+  local LONG = (os.getenv("CELLAR_LONG_TESTS") or "0"):match("^0?$") == nil
+
+  -- Every call that converts or allocates before its core call; `ends`:
+  -- what the finalizer ends (the db, or the transaction tx).
+  local racing_calls = {
+    { "get", "db", function(d, _, k) return d:get(k) end },
+    { "put", "db", function(d, _, k) return d:put(k, k) end },
+    { "put_ttl", "db", function(d, _, k) return d:put(k, "v", 5000) end },
+    { "delete", "db", function(d, _, k) return d:delete(k) end },
+    { "has", "db", function(d, _, k) return d:has(k) end },
+    { "incr", "db", function(d, _, k) return d:incr(k) end },
+    { "decr", "db", function(d, _, k) return d:decr(k, 2) end },
+    { "cas", "db", function(d, _, k) return d:cas(k, nil, k) end },
+    { "expire", "db", function(d, _, k) return d:expire(k, 5000) end },
+    { "ttl", "db", function(d, _, k) return d:ttl(k) end },
+    { "persist", "db", function(d, _, k) return d:persist(k) end },
+    { "get_many", "db", function(d) return d:get_many({ "a", "b" }) end },
+    { "put_many", "db", function(d) return d:put_many({ { "zz", "1" } }) end },
+    { "begin", "db", function(d) return d:begin() end },
+    { "pairs", "db", function(d) return d:pairs() end },
+    { "check", "db", function(d) return d:check() end },
+    { "tx:get", "tx", function(_, tx, k) return tx:get(k) end },
+    { "tx:has", "tx", function(_, tx, k) return tx:has(k) end },
+    { "tx:put", "tx", function(_, tx, k) return tx:put(k, k) end },
+    { "tx:delete", "tx", function(_, tx, k) return tx:delete(k) end },
+    { "tx:put, db closed", "db", function(_, tx, k) return tx:put(k, k) end },
+  }
+
+  it("gives ECLOSED when a finalizer ends the db or tx during a call's conversions", function()
+    local path = dir .. "/race"
+    local anchor <close> = assert(cellardb.open(path)) -- keeps the file open: cheap handles
+    anchor:put("a", "1")
+    local rounds = LONG and 200 or 20
+    local bad, ended_calls = {}, 0
+    collectgarbage("restart")
+    collectgarbage("incremental", 1, 1000) -- a collection step at (almost) every allocation
+    local ok, err = pcall(function()
+      for round = 1, rounds do
+        for _, c in ipairs(racing_calls) do
+          local name, ends, call = c[1], c[2], c[3]
+          local d = assert(cellardb.open(path))
+          local tx = d:begin()
+          local ended = false
+          setmetatable({}, { __gc = function()
+            ended = true
+            if ends == "tx" then tx:rollback() else d:close() end
+          end })
+          for i = 1, 100 do
+            local okc, e = pcall(call, d, tx, 1e6 + round + i / 8) -- a float: tostring allocates
+            if not okc then
+              local code = type(e) == "table" and e.code or tostring(e)
+              if code ~= "CELLAR_ECLOSED" and code ~= "CELLAR_EBUSY" then
+                bad[#bad + 1] = string.format("round %d, %s: %s", round, name, tostring(e))
+              end
+              break
+            end
+          end
+          if ended then ended_calls = ended_calls + 1 end
+          tx:rollback()
+          d:close()
+        end
+      end
+    end)
+    collectgarbage("incremental", 200, 100)
+    collectgarbage("restart")
+    assert.is_true(ok, tostring(err))
+    assert.are.same({}, bad)
+    assert.truthy(ended_calls > 0, "no finalizer ran during the calls")
+    assert.are.equal("1", anchor:get("a"))
+    assert.is_true((anchor:check()))
+  end)
 end)

@@ -388,6 +388,84 @@ test('close() with async work in flight: transactions and iterators die at once,
   }
 });
 
+// CELLAR_LONG_TESTS (not "0"): the stress rounds below run ten times over.
+const LONG_TESTS = !['', '0'].includes(process.env.CELLAR_LONG_TESTS ?? '');
+
+// The JS thread cannot be inside a native call while it ends a transaction,
+// so Node's forms of "a call racing the end of its handle" are async work of
+// the transaction on the pool, and user code (a value's toJSON) run by a
+// call after it looked up its handle and before the native call. Each must
+// give CELLAR_EBUSY (refused while the pool uses the transaction) or
+// CELLAR_ECLOSED, never another error. Many rounds, as in every binding.
+test('a transaction or db ended under async work or by a toJSON: only EBUSY/ECLOSED', async () => {
+  const rounds = LONG_TESTS ? 200 : 20;
+  const file = tmpdb();
+  const anchor = open(file, { encoding: 'json' }); // keeps the file open: other handles are cheap
+  anchor.put('k1', 1);
+  const bad = [];
+  const refused = (what, codes, e) => {
+    if (!(e instanceof CellarError) || !codes.includes(e.code)) bad.push(`${what}: ${e && e.stack}`);
+  };
+  const expect = (what, codes, call) => {
+    try {
+      call();
+      if (!codes.includes('')) bad.push(`${what}: no error`);
+    } catch (e) {
+      refused(what, codes, e);
+    }
+  };
+  const expectAsync = async (what, codes, promise) => {
+    try {
+      await promise;
+      if (!codes.includes('')) bad.push(`${what}: no error`);
+    } catch (e) {
+      refused(what, codes, e);
+    }
+  };
+  const ended = (what, tx) => {
+    for (const call of [() => tx.get('k1'), () => tx.put('x', 1), () => tx.commit()]) {
+      expect(`${what}: ${call}`, ['CELLAR_ECLOSED'], call);
+    }
+  };
+  for (let round = 0; round < rounds; round++) {
+    const db = open(file, { encoding: 'json' });
+    // abort while an async read of the transaction runs: refused, then done
+    const tx = db.begin();
+    tx.put(`t${round}`, 1);
+    const reading = tx.getAsync('k1');
+    expect('abort during getAsync', ['CELLAR_EBUSY'], () => tx.abort());
+    expect('get during getAsync', ['CELLAR_EBUSY'], () => tx.get('k1'));
+    await expectAsync('getAsync', [''], reading);
+    tx.abort();
+    ended('aborted', tx);
+    // a toJSON that ends the transaction, or closes the db, in the middle of a put
+    const tx2 = db.begin();
+    expect('tx put, toJSON aborts', ['CELLAR_ECLOSED'],
+      () => tx2.put(`u${round}`, { toJSON() { tx2.abort(); return 1; } }));
+    ended('aborted by toJSON', tx2);
+    const tx3 = db.begin();
+    tx3.put(`v${round}`, 1);
+    const committing = tx3.commitAsync();
+    expect('abort during commitAsync', ['CELLAR_EBUSY'], () => tx3.abort());
+    const tx4 = db.begin();
+    const reading4 = tx4.getAsync('k1');
+    expect('db put, toJSON closes the db', ['CELLAR_ECLOSED'],
+      () => db.put(`d${round}`, { toJSON() { db.close(); return 1; } }));
+    await expectAsync('commitAsync queued before close', [''], committing);
+    await expectAsync('tx getAsync queued before close', ['', 'CELLAR_ECLOSED'], reading4);
+    ended('db closed', tx4);
+    expect('tx4 abort', [''], () => tx4.abort());
+    db.close();
+    assert.equal(anchor.get(`t${round}`), undefined);
+    assert.equal(anchor.get(`u${round}`), undefined);
+    assert.equal(anchor.get(`v${round}`), 1, 'the commit queued before close() landed');
+    assert.equal(anchor.get(`d${round}`), undefined);
+  }
+  assert.deepEqual(bad, []);
+  assert.equal(anchor.check().ok, true);
+  anchor.close();
+});
+
 test('a db closed and reopened while its async work still runs', async () => {
   const file = tmpdb();
   const db = open(file, { encoding: 'utf8' });

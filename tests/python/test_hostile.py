@@ -7,6 +7,7 @@ import gc
 import mmap
 import os
 import threading
+import time
 
 import pytest
 
@@ -660,6 +661,78 @@ def test_close_while_a_transaction_of_another_thread_is_open(path):
     closed.set()
     join_all([t])
     assert result == ["closed"] * 3
+
+
+LONG_TESTS = os.environ.get("CELLAR_LONG_TESTS", "") not in ("", "0")
+
+
+def test_child_ended_under_a_user_thread(path):
+    """A transaction and an iterator ended by this thread (rollback, close,
+    or the close of their database) while another thread uses them: the user
+    only ever sees ClosedError, or RuntimeError while the other thread is in
+    a call (Python's CELLAR_EBUSY); the iterator just ends. Many rounds, as
+    in every binding (CELLAR_LONG_TESTS=1: ten times as many)."""
+    rounds = 200 if LONG_TESTS else 20
+    anchor = cellardb.open(path, "n")  # keeps the file open: the other handles are cheap
+    anchor.put_many([(b"k%d" % i, b"v%d" % i) for i in range(200)])
+    for round_ in range(rounds):
+        db = cellardb.open(path, "w")
+        tx = db.transaction()
+        it = db.iteritems()
+        steps = [0]
+        errors = []
+
+        def user():
+            i = 0
+            while i < 100000:  # ended long before (else the test fails below)
+                try:
+                    tx[b"t%d-%d" % (round_, i)] = b"1"
+                    tx.get(b"k1")
+                    next(it, None)
+                    steps[0] += 1
+                    i += 1
+                    time.sleep(0)  # lets the main thread in between calls too
+                except RuntimeError as exc:  # the other thread is in a call on tx or it
+                    if "one thread" not in str(exc):
+                        errors.append(exc)
+                        return
+                except cellardb.ClosedError:
+                    return
+                except BaseException as exc:  # re-raised in the test's thread
+                    errors.append(exc)
+                    return
+            errors.append(AssertionError("round %d: the user was never closed out" % round_))
+
+        def retry(end):
+            """end() is refused (RuntimeError) while the user is in a call on
+            the same object: sleep, so the user runs on to a point where it
+            holds the GIL outside any call, and try again."""
+            while True:
+                try:
+                    return end()
+                except RuntimeError:
+                    time.sleep(0.0002)
+
+        t = threading.Thread(target=user)
+        t.start()
+        while steps[0] < 1 + round_ % 23 and t.is_alive():
+            time.sleep(0)
+        if round_ % 3 == 0:
+            retry(tx.rollback)
+            retry(it.close)
+        elif round_ % 3 == 1:
+            retry(it.close)
+            retry(tx.rollback)
+        else:
+            db.close()  # waits for the user's call in flight; both children die
+        join_all([t])
+        if errors:
+            raise errors[0]
+        retry(tx.rollback)
+        db.close()
+        assert b"t%d-0" % round_ not in anchor, "an ended transaction wrote"
+    assert anchor.check(progress=False) == []
+    anchor.close()
 
 
 def test_compact_while_threads_write(db):

@@ -255,5 +255,62 @@ for my $case ([committed => $committed], [aborted => $aborted], [dead => $live_t
     is(cellar_errname_of { $stopped->key }, 'CELLAR_EBUSY', 'key after the error');
 }
 unchanged('after closed objects');
+
+# A key whose stringification, run while a call converts its arguments (so
+# after the object the call is on was looked up, before the call itself),
+# closes the database, ends the transaction, or drops the last reference to
+# the object the call is on. An ended object gives CELLAR_ECLOSED; a dropped
+# one lives until the call returns (it used to be freed under the call).
+# Many rounds, as the other languages' close races (CELLAR_LONG_TESTS=1:
+# ten times as many).
+{
+    package Cellar::SneakyKey;
+    use overload '""' => sub { $_[0]{hook}->(); $_[0]{key} }, fallback => 1;
+    sub new { my ($class, $key, $hook) = @_; return bless { key => $key, hook => $hook }, $class }
+}
+{
+    my $long = defined $ENV{CELLAR_LONG_TESTS} && $ENV{CELLAR_LONG_TESTS} !~ /^0?$/;
+    my $rounds = $long ? 200 : 20;
+    my $path = "$dir/sneaky.cellar";
+    my $anchor = cellardb::open($path); # keeps the file open: the other handles are cheap
+    my (%got, %want);
+    for my $round (1 .. $rounds) {
+        # [name, expected error name ('' for none), sub($db, $txn-ref) -> call]
+        my @cases = (
+            ['db put, db closed', 'CELLAR_ECLOSED', sub { my ($d) = @_;
+                $d->put(Cellar::SneakyKey->new("k$round", sub { $d->close }), 'v') }],
+            ['db get_many, db closed', 'CELLAR_ECLOSED', sub { my ($d) = @_;
+                $d->get_many([Cellar::SneakyKey->new('k', sub { $d->close })]) }],
+            ['txn put, aborted', 'CELLAR_ECLOSED', sub { my ($d, $t) = @_;
+                $t->put(Cellar::SneakyKey->new("t$round", sub { $t->abort }), 'v') }],
+            ['txn put, committed', 'CELLAR_ECLOSED', sub { my ($d, $t) = @_;
+                $t->put(Cellar::SneakyKey->new("t$round", sub { $t->commit }), 'v') }],
+            ['txn get, db closed', 'CELLAR_ECLOSED', sub { my ($d, $t) = @_;
+                $t->get(Cellar::SneakyKey->new('k', sub { $d->close })) }],
+            ['txn put, last reference dropped', '', sub { my $t = \$_[1];
+                $$t->put(Cellar::SneakyKey->new("u$round", sub { undef $$t }), 'v') }],
+            ['db put, last reference dropped', '', sub { undef $_[1]; my $d = \$_[0];
+                $$d->put(Cellar::SneakyKey->new("d$round", sub { undef $$d }), 'v') }],
+        );
+        for my $case (@cases) {
+            my ($name, $want, $call) = @$case;
+            my $d = cellardb::open($path);
+            my $t = $d->begin;
+            $want{$name} = $want;
+            # @_ aliases $d and $t, so a hook can drop the only reference
+            # (of the db: once its transaction is gone too)
+            $got{$name}{ cellar_errname_of { $call->($d, $t) } }++;
+        }
+    }
+    for my $name (sort keys %want) {
+        is_deeply([keys %{ $got{$name} }], [$want{$name}],
+                  "$name: only '$want{$name}' in $rounds rounds");
+    }
+    ok($anchor->exists("d$rounds"), 'the put on a dropped db was made');
+    ok(!$anchor->exists("u$rounds") && !$anchor->exists("t$rounds"),
+       'writes of dropped and ended transactions are not there');
+    is_deeply($anchor->check, [], 'the file is sound');
+    $anchor->close;
+}
 $db->close;
 done_testing();
