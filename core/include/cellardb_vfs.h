@@ -34,7 +34,7 @@ typedef struct cellar_file cellar_file;
 #define CELLAR_LOCK_SH 1 /**< shared (readers) */
 #define CELLAR_LOCK_EX 2 /**< exclusive (the one writer) */
 
-#define CELLAR_VFS_VERSION 1
+#define CELLAR_VFS_VERSION 2 /**< version 1 (no reserve/map/unmap) is still accepted */
 
 /**
  * A file layer. All pointers are required. The functions may be called from
@@ -74,6 +74,22 @@ typedef struct cellar_vfs {
     int (*remove)(const struct cellar_vfs *vfs, const char *path);
     /** CELLAR_OK if `path` exists, CELLAR_ENOENT if not. */
     int (*exists)(const struct cellar_vfs *vfs, const char *path);
+
+    /* Version 2. Optional: all three NULL (or a version 1 layer), and the log
+     * is written with `write` alone. With them, the log is a file mapped in
+     * memory: a commit is a copy into the mapping, with no call at all, and
+     * survives the process as soon as it is copied (the mapping is shared). */
+    /**
+     * Make the file at least `size` bytes and allocate its blocks, so that
+     * stores through a mapping of it cannot fail for want of space:
+     * CELLAR_ENOSPC. CELLAR_EINVAL if the file system cannot (the log then
+     * does not map the file).
+     */
+    int (*reserve)(cellar_file *f, uint64_t size);
+    /** Map bytes [0, len) of the file, shared and writable; *out gets the address. */
+    int (*map)(cellar_file *f, uint64_t len, void **out);
+    /** Undo a mapping made by `map`. */
+    int (*unmap)(cellar_file *f, void *addr, uint64_t len);
 } cellar_vfs;
 
 /** The POSIX file layer (the default). Static; never freed. */

@@ -134,6 +134,9 @@ int cellar__checkpoint(cellar_inst *in);
  * space has grown past its bound, else write dirty pages back when they
  * pass half the cache; grow an automatic cache budget with the data. */
 int cellar__maybe_checkpoint(cellar_inst *in);
+/** Grow an automatic cache budget with the data, then write dirty pages
+ * back if they pass three quarters of the cache (write_mu held). */
+int cellar__cache_pressure(cellar_inst *in);
 /** Grow an automatic cache budget to the data's size (write_mu held). */
 void cellar__cache_autosize(cellar_inst *in);
 /** The bound of an automatic cache budget: a quarter of physical memory. */

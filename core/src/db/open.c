@@ -325,10 +325,19 @@ int cellar__maybe_checkpoint(cellar_inst *in)
     cellar_cache *c = in->cache;
     if (cellar_wal_end(in->wal) > in->wal_limit || cellar_cache_space_crowded(c))
         return cellar__checkpoint(in);
+    return cellar__cache_pressure(in);
+}
+
+int cellar__cache_pressure(cellar_inst *in)
+{
+    if (in->readonly)
+        return CELLAR_OK;
     cellar__cache_autosize(in);
-    size_t cap = cellar_cache_capacity(c);
-    if (cellar_cache_dirty(c) > cap / 2)
-        return cellar_cache_writeback(c, cap * 3 / 8);
+    /* dirty pages may take three quarters of the cache: a hot page is
+     * written back once per checkpoint, not once per pass of the LRU */
+    size_t cap = cellar_cache_capacity(in->cache);
+    if (cellar_cache_dirty(in->cache) > cap / 4 * 3)
+        return cellar_cache_writeback(in->cache, cap / 8 * 5);
     return CELLAR_OK;
 }
 

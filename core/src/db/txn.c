@@ -139,13 +139,8 @@ static int apply_ops(cellar_inst *in, const op *ops, size_t n, const cellar_hash
             return rc;
         /* a huge transaction: write pages back as it goes (shadow paging
          * makes that safe at any moment), so dirty pages stay bounded */
-        if ((i % APPLY_CHECK_EVERY) == APPLY_CHECK_EVERY - 1 && !in->readonly &&
-            cellar_cache_dirty(in->cache) > cellar_cache_capacity(in->cache) / 2) {
-            cellar__cache_autosize(in);
-            rc = cellar_cache_writeback(in->cache, cellar_cache_capacity(in->cache) * 3 / 8);
-            if (rc != CELLAR_OK)
-                return rc;
-        }
+        if ((i % APPLY_CHECK_EVERY) == APPLY_CHECK_EVERY - 1 && (rc = cellar__cache_pressure(in)) != CELLAR_OK)
+            return rc;
     }
     return CELLAR_OK;
 }
@@ -283,10 +278,7 @@ int cellar__apply_record(cellar_inst *in, const uint8_t *p, size_t len, uint64_t
         if (seq > atomic_load(&in->commit_seq))
             atomic_store(&in->commit_seq, seq);
         /* write-back between records keeps dirty pages bounded */
-        if (!in->readonly && cellar_cache_dirty(in->cache) > cellar_cache_capacity(in->cache) / 2) {
-            cellar__cache_autosize(in);
-            rc = cellar_cache_writeback(in->cache, cellar_cache_capacity(in->cache) * 3 / 8);
-        }
+        rc = cellar__cache_pressure(in);
     }
     free(ops);
     return rc;

@@ -6,6 +6,8 @@
 #endif
 #include "os/os.h"
 
+#include <sys/mman.h>
+
 int cellar__os_read_full(const cellar_vfs *vfs, cellar_file *f, void *buf, size_t n,
                          uint64_t off)
 {
@@ -37,8 +39,8 @@ int cellar__os_vfs_check(const cellar_vfs *vfs)
 {
     if (!vfs)
         return cellar__err(CELLAR_EINVAL, 0, "vfs: NULL");
-    if (vfs->version != CELLAR_VFS_VERSION)
-        return cellar__err(CELLAR_EINVAL, 0, "vfs: version %u, this library speaks %u",
+    if (vfs->version < 1 || vfs->version > CELLAR_VFS_VERSION)
+        return cellar__err(CELLAR_EINVAL, 0, "vfs: version %u, this library speaks 1 to %u",
                            vfs->version, (unsigned)CELLAR_VFS_VERSION);
 #define CELLAR__NEED(member)                                                   \
     if (!vfs->member)                                                          \
@@ -56,4 +58,14 @@ int cellar__os_vfs_check(const cellar_vfs *vfs)
     CELLAR__NEED(exists);
 #undef CELLAR__NEED
     return CELLAR_OK;
+}
+
+bool cellar__os_can_map(const cellar_vfs *vfs)
+{
+    return vfs->version >= 2 && vfs->reserve && vfs->map && vfs->unmap;
+}
+
+void cellar__os_unback(void *addr, size_t len)
+{
+    (void)madvise(addr, len, MADV_DONTNEED); /* advice only: a failure costs memory, not data */
 }

@@ -70,4 +70,11 @@ int cellar__os_vfs_check(const cellar_vfs *vfs);
  */
 void cellar__os_drop_inherited(const cellar_vfs *vfs, cellar_file *f);
 
+/** Whether the layer can map files (version 2 with reserve, map and unmap). */
+bool cellar__os_can_map(const cellar_vfs *vfs);
+
+/** Drop the process's pages of a shared file mapping (the page cache keeps
+ * the data, dirty or not); they are faulted back in if touched. */
+void cellar__os_unback(void *addr, size_t len);
+
 #endif /* CELLAR_OS_H */

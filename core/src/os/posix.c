@@ -31,6 +31,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -416,10 +417,46 @@ static int posix_exists(const cellar_vfs *vfs, const char *path)
     return posix_err(errno, path, "stat");
 }
 
+static int posix_reserve(cellar_file *f, uint64_t size)
+{
+    posix_file *pf = PF(f);
+    if (!(pf->flags & CELLAR_VFS_WRITE))
+        return cellar__err(CELLAR_EREADONLY, 0, "%s: reserve: opened read-only", pf->path);
+    if (size > POSIX_MAX_OFF)
+        return cellar__err(CELLAR_EINVAL, 0, "%s: reserve %llu bytes: out of range", pf->path,
+                           (unsigned long long)size);
+    int e;
+    do {
+        e = posix_fallocate(pf->fd, 0, (off_t)size);
+    } while (e == EINTR);
+    if (e == EINVAL || e == EOPNOTSUPP || e == ENOSYS)
+        return cellar__err(CELLAR_EINVAL, e, "%s: the file system cannot reserve space", pf->path);
+    return e ? posix_err(e, pf->path, "reserve") : CELLAR_OK;
+}
+
+static int posix_map(cellar_file *f, uint64_t len, void **out)
+{
+    posix_file *pf = PF(f);
+    if (!(pf->flags & CELLAR_VFS_WRITE))
+        return cellar__err(CELLAR_EREADONLY, 0, "%s: map: opened read-only", pf->path);
+    void *p = mmap(NULL, (size_t)len, PROT_READ | PROT_WRITE, MAP_SHARED, pf->fd, 0);
+    if (p == MAP_FAILED)
+        return posix_err(errno, pf->path, "mmap");
+    *out = p;
+    return CELLAR_OK;
+}
+
+static int posix_unmap(cellar_file *f, void *addr, uint64_t len)
+{
+    if (munmap(addr, (size_t)len) != 0)
+        return posix_err(errno, PF(f)->path, "munmap");
+    return CELLAR_OK;
+}
+
 static const cellar_vfs posix_vfs = {
     CELLAR_VFS_VERSION, NULL,      posix_open, posix_close, posix_read,    posix_write,
     posix_sync,         posix_truncate, posix_size, posix_lock, posix_file_id, posix_remove,
-    posix_exists,
+    posix_exists,       posix_reserve,  posix_map,  posix_unmap,
 };
 
 CELLAR_API const cellar_vfs *cellar_vfs_posix(void)

@@ -12,6 +12,7 @@
  * lock; sync_mu orders fsyncs against each other and against reset.
  */
 #include "wal/wal.h"
+#include "os/os.h"
 
 #include <stdlib.h>
 
@@ -20,6 +21,8 @@
 #define BUF_FLUSH (1u << 20)
 #define BIG_PIECE (256u << 10)
 #define SCAN_CHUNK (1u << 20)
+#define WAL_MAP_MIN ((uint64_t)1 << 20) /* first mapping of the log; doubles as needed */
+#define WAL_MAP_RESIDENT ((uint64_t)4 << 20) /* mapped log pages kept in memory at most, about */
 
 struct cellar_wal {
     const cellar_vfs *vfs;
@@ -37,6 +40,13 @@ struct cellar_wal {
     _Atomic uint64_t durable;     /* fsynced */
     uint8_t *buf;                 /* bytes [written, written + buf_len) */
     size_t buf_len, buf_cap;
+    /* The log file mapped in memory (a vfs that can): records are copied
+     * into it, no call per commit; `buf` then stays empty. The file is kept
+     * at the mapping's length (its blocks reserved) until close. */
+    uint8_t *map;
+    uint64_t map_len;
+    uint64_t map_kept;            /* pages before this were given back (map_unback) */
+    bool no_map;                  /* the vfs or file system cannot: use write */
     cellar_mutex sync_mu;
     /* An fsync failed: the OS may have dropped log pages it held, so later
      * records could be durable past a hole. Refuse further use; a reopen
@@ -105,8 +115,14 @@ static int write_header(cellar_wal *w)
     atomic_store(&w->written, CELLAR_WAL_HEADER);
     atomic_store(&w->durable, 0);
     int rc = w->vfs->write(w->file, h, sizeof h, 0);
-    if (rc == CELLAR_OK)
+    /* a mapped log keeps its length (shrinking it under the mapping would
+     * fault); the stale records past the header do not chain to the new salt */
+    if (rc == CELLAR_OK && !w->map)
         rc = w->vfs->truncate(w->file, CELLAR_WAL_HEADER);
+    if (w->map && w->map_kept < w->map_len) {
+        cellar__os_unback(w->map, (size_t)w->map_len);
+        w->map_kept = 0;
+    }
     if (rc == CELLAR_OK)
         rc = w->vfs->sync(w->file);
     if (rc != CELLAR_OK) {
@@ -150,6 +166,46 @@ int cellar_wal_open(cellar_wal **out, const cellar_vfs *vfs, const char *path,
     return CELLAR_OK;
 }
 
+/* Give back the mapping's pages behind the append position (they stay in
+ * the page cache, dirty until the flusher syncs them), so the log counts
+ * for at most WAL_MAP_RESIDENT bytes of the process's memory. */
+static void map_unback(cellar_wal *w)
+{
+    uint64_t upto = w->end & ~(uint64_t)(WAL_MAP_RESIDENT - 1);
+    if (upto > w->map_kept + WAL_MAP_RESIDENT) {
+        cellar__os_unback(w->map + w->map_kept, (size_t)(upto - w->map_kept));
+        w->map_kept = upto;
+    }
+}
+
+/* Map at least `need` bytes of the log (growing by doubling); sets no_map
+ * and returns CELLAR_OK if the file system cannot reserve space. */
+static int map_reserve(cellar_wal *w, uint64_t need)
+{
+    if (need <= w->map_len)
+        return CELLAR_OK;
+    uint64_t len = w->map_len ? w->map_len : WAL_MAP_MIN;
+    while (len < need)
+        len *= 2;
+    int rc = buf_flush(w);
+    if (rc == CELLAR_OK)
+        rc = w->vfs->reserve(w->file, len);
+    if (rc == CELLAR_EINVAL && !w->map) {
+        w->no_map = true;
+        return CELLAR_OK;
+    }
+    void *p = NULL;
+    if (rc == CELLAR_OK)
+        rc = w->vfs->map(w->file, len, &p);
+    if (rc != CELLAR_OK)
+        return rc;
+    if (w->map)
+        (void)w->vfs->unmap(w->file, w->map, w->map_len);
+    w->map = p;
+    w->map_len = len;
+    return CELLAR_OK;
+}
+
 int cellar_wal_close(cellar_wal *w)
 {
     if (!w)
@@ -158,6 +214,12 @@ int cellar_wal_close(cellar_wal *w)
     if (w->file) {
         if (!w->readonly)
             rc = buf_flush(w);
+        if (w->map) {
+            (void)w->vfs->unmap(w->file, w->map, w->map_len);
+            /* give back the reserved tail (after a clean close, all of it) */
+            if (rc == CELLAR_OK)
+                rc = w->vfs->truncate(w->file, w->end);
+        }
         w->vfs->close(w->file);
     }
     cellar__mutex_destroy(&w->sync_mu);
@@ -418,6 +480,38 @@ static int append_rec(cellar_wal *w, int type, const cellar_wal_piece *pieces, s
     cellar__put32(h, crc);
 
     uint64_t rec_off = w->end;
+    if (!w->no_map && !w->map && !cellar__os_can_map(w->vfs))
+        w->no_map = true;
+    if (!w->no_map) {
+        /* copy into the mapping: in the kernel's page cache at once (a
+         * process crash keeps it), and no call at all */
+        int mrc = map_reserve(w, rec_off + sizeof h + len);
+        if (mrc != CELLAR_OK)
+            return mrc;
+        if (w->map) {
+            uint64_t at = rec_off + sizeof h;
+            int wrc = CELLAR_OK;
+            for (size_t i = 0; i < n && wrc == CELLAR_OK; i++) {
+                /* a big value is written, not copied: the mapping's pages
+                 * would count in the process's memory */
+                if (pieces[i].len >= BIG_PIECE)
+                    wrc = w->vfs->write(w->file, pieces[i].data, pieces[i].len, at);
+                else if (pieces[i].len)
+                    memcpy(w->map + at, pieces[i].data, pieces[i].len);
+                at += pieces[i].len;
+            }
+            if (wrc != CELLAR_OK)
+                return wrc; /* nothing chains yet: the header is copied last */
+            memcpy(w->map + rec_off, h, sizeof h);
+            w->end = rec_off + sizeof h + len;
+            map_unback(w);
+            w->last_crc = crc;
+            atomic_store(&w->written, w->end);
+            if (out_off)
+                *out_off = rec_off;
+            return CELLAR_OK;
+        }
+    }
     size_t saved_len = w->buf_len;
     int rc = buf_reserve(w, sizeof h);
     if (rc != CELLAR_OK)
