@@ -155,6 +155,13 @@ void cellar_cache_page_free(cellar_cache *c, uint32_t pgno, uint32_t n);
 uint32_t cellar_cache_logical_pages(cellar_cache *c);
 /** The number of logical ids handed out so far (the data's size in pages). Writer only. */
 uint32_t cellar_cache_map_len(cellar_cache *c);
+/**
+ * When an eighth or more of the file is free, mark dirty every logical page
+ * placed past the part the data needs, so that write-back moves it to a
+ * free page lower down; two checkpoints later the end of the file is free
+ * and is given back. Writer only.
+ */
+int cellar_cache_move_down(cellar_cache *c);
 /** Whether the pages freed since the last checkpoint are many (an eighth of
  * the file): a checkpoint then makes them reusable. Writer only. */
 bool cellar_cache_space_crowded(cellar_cache *c);

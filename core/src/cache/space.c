@@ -242,6 +242,29 @@ static void phys_release(cellar_cache *c, uint32_t phys, bool fresh)
 
 uint32_t cellar_cache_map_len(cellar_cache *c) { return c->pm_len; }
 
+int cellar_cache_move_down(cellar_cache *c)
+{
+    uint64_t phys = atomic_load(&c->phys_pages);
+    uint64_t free_now = runs_total(&c->pfree), bound = phys - free_now;
+    if (c->memory_only || free_now * 8 < phys)
+        return CELLAR_OK;
+    for (uint32_t l = 1; l < c->pm_len; l++) {
+        if (cellar__phys_of(c, l) < bound)
+            continue;
+        cellar_page *p = NULL;
+        int rc = cellar_cache_get(c, l, &p);
+        if (rc != CELLAR_OK)
+            return rc;
+        c->fresh[l] = 0; /* to a free page, lowest first, not where it is */
+        cellar_cache_mark_dirty(c, p);
+        cellar_cache_unpin(c, p);
+        size_t cap = cellar_cache_capacity(c);
+        if (cellar_cache_dirty(c) > cap / 4 * 3 && (rc = cellar_cache_writeback(c, cap / 8 * 5)) != CELLAR_OK)
+            return rc;
+    }
+    return CELLAR_OK;
+}
+
 bool cellar_cache_space_crowded(cellar_cache *c)
 {
     return c->pending_pages > 1024 && c->pending_pages > atomic_load(&c->phys_pages) / 2;
@@ -498,19 +521,23 @@ int cellar_cache_checkpoint(cellar_cache *c, cellar_space_meta *out)
         c->index_pages = ni;
     }
     /* the free list once this checkpoint is durable: free + pending (with
-     * the old list's own run), written at the end so writing it changes it not */
+     * the old list's own run). Its own run is taken from the free pages
+     * first, low in the file (so the end can be given back); taking it
+     * splits at most one run, which the page count allows for. */
     if (rc == CELLAR_OK && c->flist_pages) {
         pend(c, c->flist_start, c->flist_pages);
         c->flist_pages = 0;
     }
+    uint32_t fpp = free_epp(c), nf = (uint32_t)((c->pfree.n + c->ppending.n + 1 + fpp - 1) / fpp), fstart = 0;
+    if (rc == CELLAR_OK && nf)
+        rc = cellar_cache_extent_alloc(c, nf, &fstart);
     c->ck_all.n = 0;
     for (size_t i = 0; i < c->pfree.n && rc == CELLAR_OK; i++)
         rc = cellar__runs_add(&c->ck_all, c->pfree.v[i].start, c->pfree.v[i].count);
     for (size_t i = 0; i < c->ppending.n && rc == CELLAR_OK; i++)
         rc = cellar__runs_add(&c->ck_all, c->ppending.v[i].start, c->ppending.v[i].count);
-    uint32_t fpp = free_epp(c), nf = (uint32_t)((c->ck_all.n + fpp - 1) / fpp), fstart = 0;
-    if (rc == CELLAR_OK && nf)
-        rc = phys_extend(c, nf, &fstart);
+    if (rc == CELLAR_OK && c->ck_all.n > (size_t)nf * fpp)
+        rc = cellar__err(CELLAR_EINTERNAL, 0, "%s: free list outgrew its pages", c->path);
     for (uint32_t k = 0; k < nf && rc == CELLAR_OK; k++) {
         uint32_t cnt = 0;
         sp_page_init(img, P, PAGE_FREELIST, k, 0);
@@ -531,7 +558,7 @@ int cellar_cache_checkpoint(cellar_cache *c, cellar_space_meta *out)
         out->free_start = fstart;
         out->free_pages = nf;
     } else if (nf && fstart) {
-        pend(c, fstart, nf);
+        (void)cellar__runs_add(&c->pfree, fstart, nf); /* nothing refers to it */
     }
     free(img);
     return rc;

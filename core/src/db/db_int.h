@@ -130,6 +130,10 @@ uint64_t cellar__db_now(cellar_inst *in);
 /** Checkpoint (write_mu held): shadow write-back of every dirty page, the
  * map and free list, the other meta slot, the log emptied (open.c header). */
 int cellar__checkpoint(cellar_inst *in);
+/** A checkpoint that also moves pages down into the file's free space and
+ * gives the freed end back, when an eighth or more of the file is free
+ * (close, cellar_checkpoint). */
+int cellar__checkpoint_compact(cellar_inst *in);
 /** Before a commit (write_mu held): checkpoint when the log or the freed
  * space has grown past its bound, else write dirty pages back when they
  * pass half the cache; grow an automatic cache budget with the data. */

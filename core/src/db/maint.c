@@ -94,7 +94,7 @@ CELLAR_API int cellar_checkpoint(cellar_db *db)
     cellar_inst *in = db->inst;
     if (!in->readonly) {
         cellar__write_lock(in);
-        rc = cellar__checkpoint(in);
+        rc = cellar__checkpoint_compact(in);
         cellar__mutex_unlock(&in->write_mu);
     }
     cellar__db_leave(db);

@@ -284,6 +284,14 @@ int cellar__checkpoint(cellar_inst *in)
      * recovers from whichever checkpoint is durable, with its log. */
     bool doubt = false;
     if (rc == CELLAR_OK) {
+        /* the file holds every page the meta counts, even free ones at its
+         * end that were allocated and never written (a failed write) */
+        uint64_t size = 0;
+        rc = vfs->size(in->file, &size);
+        if (rc == CELLAR_OK && size < (uint64_t)sm.phys_pages * in->P)
+            rc = vfs->truncate(in->file, (uint64_t)sm.phys_pages * in->P);
+    }
+    if (rc == CELLAR_OK) {
         rc = vfs->sync(in->file); /* everything the new meta names, value extents too */
         doubt = rc != CELLAR_OK;
     }
@@ -316,6 +324,24 @@ int cellar__checkpoint(cellar_inst *in)
         return rc;
     }
     return drc;
+}
+
+int cellar__checkpoint_compact(cellar_inst *in)
+{
+    int rc = cellar__checkpoint(in);
+    cellar_space_stats ss;
+    cellar_cache_space_stats(in->cache, &ss);
+    if (rc != CELLAR_OK || ss.free_pages * 8 < ss.phys_pages)
+        return rc;
+    /* shadow paging leaves the old places free inside the file: move the
+     * pages at the end down into them, then the end is given back (the
+     * first checkpoint records the moves, the second frees what they left) */
+    rc = cellar_cache_move_down(in->cache);
+    if (rc == CELLAR_OK)
+        rc = cellar__checkpoint(in);
+    if (rc == CELLAR_OK)
+        rc = cellar__checkpoint(in);
+    return rc;
 }
 
 int cellar__maybe_checkpoint(cellar_inst *in)
@@ -780,7 +806,7 @@ CELLAR_API int cellar_close(cellar_db *db)
         cellar__quiesce_lock(&in->q);
         flusher_stop(in);
         if (!in->readonly && !in->broken && !cellar_wal_failed(in->wal))
-            rc = cellar__checkpoint(in);
+            rc = cellar__checkpoint_compact(in);
         cellar__quiesce_unlock(&in->q);
         cellar__mutex_unlock(&in->write_mu);
         cellar__mutex_lock(&registry_mu);
