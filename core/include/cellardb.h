@@ -433,7 +433,11 @@ typedef struct cellar_stats {
     uint64_t checkpoints;     /**< since open */
 } cellar_stats;
 
-/** Fill *out (set out->version first). Returns CELLAR_OK or an error. */
+/**
+ * Fill *out (set out->version first). Returns CELLAR_OK or an error.
+ * Reads no page: every figure is a counter the database keeps (cellar_check
+ * verifies them against the pages), so it costs the same on any file size.
+ */
 CELLAR_API int cellar_stats_get(cellar_db *db, cellar_stats *out);
 
 /** Make every commit so far durable (fsync the log). */
@@ -469,7 +473,8 @@ typedef void (*cellar_report_fn)(uint64_t page, const char *message, void *paylo
 
 /**
  * Verify every page checksum and the whole structure (directory, buckets,
- * chains, value extents, free list, record count). Each problem is reported
+ * chains, value extents, free list, and the record and page counts behind
+ * cellar_stats_get). Each problem is reported
  * through `report` (may be NULL); *out (may be NULL) receives the count.
  * Returns CELLAR_OK when no problem was found, CELLAR_ECORRUPT otherwise.
  */

@@ -32,9 +32,11 @@ CELLAR_API int cellar_stats_get(cellar_db *db, cellar_stats *out)
     cellar_cache_counters cc;
     cellar_space_stats ss;
     cellar__write_lock(in);
+    /* every figure comes from a counter: no page is read (O(1), but for the
+     * free space's runs, which are in memory) */
     cellar_hash_meta_get(in->hash, &m);
     cellar_cache_space_stats(in->cache, &ss);
-    rc = cellar_hash_stats_get(in->hash, &hs);
+    cellar_hash_counters(in->hash, &hs);
     uint64_t wal = cellar_wal_end(in->wal);
     uint64_t commits = in->commits, cks = in->checkpoints;
     cellar__mutex_unlock(&in->write_mu);

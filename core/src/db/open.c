@@ -12,7 +12,11 @@
  *   72 u64 records   80 u64 records with a TTL   88 u64 checkpoint generation
  *   96 u64 salt of the log whose records follow this checkpoint
  *   104 u32 logical pages   108 u32 free-list start   112 u32 free-list pages
- *   116..255 reserved (0)
+ *   116 u32 bucket pages   120 u32 chain pages   124 u32 value-extent pages
+ *   128 u64 used bytes of bucket and chain pages (record bytes + 4-byte slots)
+ *   136..255 reserved (0)
+ * The counters at 116..135 (like the record counts at 72 and 80) are what
+ * cellar_stats reports without reading pages; cellar_check recounts them.
  *
  * Checkpoint (write_mu held; readers go on), shadow paging (cache/space.c):
  *   1. every dirty page is written back, once, to a place the last durable
@@ -214,6 +218,10 @@ static void header_encode(cellar_inst *in, const cellar_hash_meta *m, const cell
     cellar__put32(pg + 104, sm->map_len);
     cellar__put32(pg + 108, sm->free_start);
     cellar__put32(pg + 112, sm->free_pages);
+    cellar__put32(pg + 116, m->bucket_pages);
+    cellar__put32(pg + 120, m->chain_pages);
+    cellar__put32(pg + 124, m->value_pages);
+    cellar__put64(pg + 128, m->used_bytes);
     cellar__put32(pg + 16, cellar__header_crc(pg));
 }
 
@@ -255,6 +263,10 @@ void cellar__header_meta(const uint8_t *hdr, cellar_hash_meta *out, cellar_space
     out->dir_pages = cellar__get32(hdr + 56);
     out->records = cellar__get64(hdr + 72);
     out->ttl_records = cellar__get64(hdr + 80);
+    out->bucket_pages = cellar__get32(hdr + 116);
+    out->chain_pages = cellar__get32(hdr + 120);
+    out->value_pages = cellar__get32(hdr + 124);
+    out->used_bytes = cellar__get64(hdr + 128);
     sm->index_start = cellar__get32(hdr + 60);
     sm->index_pages = cellar__get32(hdr + 64);
     sm->phys_pages = cellar__get32(hdr + 68);

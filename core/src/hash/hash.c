@@ -2,6 +2,18 @@
  * hash.c - extendible hashing: lookup, insert, delete, split, directory
  * doubling, and persisting the directory and free list at checkpoints.
  *
+ * Counters (struct cellar_hash, persisted in the meta page) keep statistics
+ * O(1); each changes where the structure does, nowhere else:
+ *   - bucket_pages: 1 at creation, +1 per split (pages are never merged);
+ *   - chain_pages: +1 when chain_insert links a new chain page;
+ *   - records, ttl_records, used_bytes (record bytes + its 4-byte slot) and
+ *     value_pages (the extent of a large record): count_rec, +1 per record
+ *     placed in a page, -1 per record taken out (delete, overwrite). Splits
+ *     and page compaction move records without changing any of them. An
+ *     extent that prewrite wrote counts only once a record refers to it, so
+ *     a dropped one never counted.
+ * cellar_hash_check recomputes all of them from the pages.
+ *
  * Bounds: a split touches two pages and rewrites 2^(global-local-1)
  * directory entries; a doubling copies the directory once (amortised O(1)
  * per insert). Directory memory is 4 * 2^global_depth bytes, at most
@@ -109,6 +121,7 @@ int cellar_hash_create(cellar_hash **out, cellar_cache *cache, const char *path,
     cellar_cache_unpin(cache, p);
     d->e[0] = bucket;
     atomic_store(&h->dir, d);
+    atomic_store(&h->bucket_pages, 1);
     h->dir_start = dstart;
     h->dir_pages = 1;
     h->dir_dirty = calloc(1, 1);
@@ -151,6 +164,10 @@ int cellar_hash_open(cellar_hash **out, cellar_cache *cache, const char *path,
     h->dir_pages = m->dir_pages;
     atomic_store(&h->records, m->records);
     atomic_store(&h->ttl_records, m->ttl_records);
+    atomic_store(&h->bucket_pages, m->bucket_pages);
+    atomic_store(&h->chain_pages, m->chain_pages);
+    atomic_store(&h->value_pages, m->value_pages);
+    atomic_store(&h->used_bytes, m->used_bytes);
     uint32_t epp = dir_epp(page_size);
     uint64_t entries = (uint64_t)1 << (m->global_depth > 31 ? 31 : m->global_depth);
     uint32_t lp = cellar_cache_logical_pages(cache);
@@ -205,6 +222,23 @@ void cellar_hash_meta_get(cellar_hash *h, cellar_hash_meta *out)
     out->dir_pages = h->dir_pages;
     out->records = atomic_load(&h->records);
     out->ttl_records = atomic_load(&h->ttl_records);
+    out->bucket_pages = (uint32_t)atomic_load(&h->bucket_pages);
+    out->chain_pages = (uint32_t)atomic_load(&h->chain_pages);
+    out->value_pages = (uint32_t)atomic_load(&h->value_pages);
+    out->used_bytes = atomic_load(&h->used_bytes);
+}
+
+void cellar_hash_counters(cellar_hash *h, cellar_hash_stats *out)
+{
+    out->bucket_pages = atomic_load(&h->bucket_pages);
+    out->chain_pages = atomic_load(&h->chain_pages);
+    out->value_pages = atomic_load(&h->value_pages);
+    out->dir_pages = h->dir_pages;
+    cellar_space_stats ss;
+    cellar_cache_space_stats(h->cache, &ss);
+    out->free_pages = ss.free_pages;
+    out->used_bytes = atomic_load(&h->used_bytes);
+    out->capacity_bytes = (out->bucket_pages + out->chain_pages) * (h->P - BK_SLOTS);
 }
 
 /* ------------------------------------------------------------------ */
@@ -512,6 +546,7 @@ static int split(cellar_hash *h, uint32_t idx)
             atomic_store_explicit(&d->e[j], npg, memory_order_release);
             dir_mark(h, j);
         }
+        atomic_fetch_add(&h->bucket_pages, 1);
         cellar_cache_mark_dirty(h->cache, b);
     }
     cellar__rwunlock(&n->latch);
@@ -589,17 +624,34 @@ static int find_for_write(cellar_hash *h, uint64_t hv, const void *key, size_t k
     return rc;
 }
 
-static void count_add(cellar_hash *h, unsigned flags, int sign)
+/* Pages of a large record's extent. */
+static uint32_t extent_pages(cellar_hash *h, uint64_t klen, uint64_t vlen)
 {
+    return pages_for(klen + vlen ? klen + vlen : 1, h->P);
+}
+
+/* A record of `size` bytes (its encoding in the page) placed in a page
+ * (sign > 0) or taken out of one (sign < 0): the counters follow. */
+static void count_rec(cellar_hash *h, unsigned flags, uint64_t size, uint64_t klen, uint64_t vlen, int sign)
+{
+    uint64_t used = size + 4, vpages = (flags & REC_LARGE) ? extent_pages(h, klen, vlen) : 0;
     if (sign > 0) {
         atomic_fetch_add(&h->records, 1);
         if (flags & REC_TTL)
             atomic_fetch_add(&h->ttl_records, 1);
+        atomic_fetch_add(&h->used_bytes, used);
+        atomic_fetch_add(&h->value_pages, vpages);
     } else {
         atomic_fetch_sub(&h->records, 1);
         if (flags & REC_TTL)
             atomic_fetch_sub(&h->ttl_records, 1);
+        atomic_fetch_sub(&h->used_bytes, used);
+        atomic_fetch_sub(&h->value_pages, vpages);
     }
+}
+static void count_found(cellar_hash *h, const rec *r, int sign)
+{
+    count_rec(h, r->flags, r->size, r->klen, r->vlen, sign);
 }
 
 /* Remove the found record (page pinned, not latched); frees a large extent. */
@@ -610,8 +662,8 @@ static void remove_found(cellar_hash *h, found *f)
     cellar_cache_mark_dirty(h->cache, f->page);
     cellar__rwunlock(&f->page->latch);
     if (f->r.flags & REC_LARGE)
-        cellar_cache_extent_free(h->cache, f->r.extent, pages_for(f->r.klen + f->r.vlen ? f->r.klen + f->r.vlen : 1, h->P));
-    count_add(h, f->r.flags, -1);
+        cellar_cache_extent_free(h->cache, f->r.extent, extent_pages(h, f->r.klen, f->r.vlen));
+    count_found(h, &f->r, -1);
 }
 
 /* Try to put rec into the bucket's chain (pages with room) or a new chain page. */
@@ -646,6 +698,7 @@ static int chain_insert(cellar_hash *h, cellar_page *bucket, uint16_t tag, const
             cellar__rwunlock(&n->latch);
             /* link only once the new page is complete */
             cellar__put32(cur->data + BK_NEXT, npg);
+            atomic_fetch_add(&h->chain_pages, 1);
             cellar_cache_mark_dirty(h->cache, cur);
             cellar__rwunlock(&cur->latch);
             cellar_cache_unpin(h->cache, cur);
@@ -705,7 +758,7 @@ int cellar_hash_prewrite(cellar_hash *h, const void *key, size_t klen, const voi
 void cellar_hash_prewrite_drop(cellar_hash *h, const cellar_hash_extent *e, size_t klen, size_t vlen)
 {
     if (e->page)
-        cellar_cache_extent_free(h->cache, e->page, pages_for((uint64_t)klen + vlen ? (uint64_t)klen + vlen : 1, h->P));
+        cellar_cache_extent_free(h->cache, e->page, extent_pages(h, klen, vlen));
 }
 
 int cellar_hash_put(cellar_hash *h, uint64_t hv, const void *key, size_t klen,
@@ -751,9 +804,9 @@ int cellar_hash_put_written(cellar_hash *h, uint64_t hv, const void *key, size_t
             cellar__rwunlock(&f.page->latch);
             if (in_place) {
                 if (f.r.flags & REC_LARGE)
-                    cellar_cache_extent_free(h->cache, f.r.extent, pages_for(f.r.klen + f.r.vlen ? f.r.klen + f.r.vlen : 1, h->P));
-                count_add(h, f.r.flags, -1);
-                count_add(h, flags, +1);
+                    cellar_cache_extent_free(h->cache, f.r.extent, extent_pages(h, f.r.klen, f.r.vlen));
+                count_found(h, &f.r, -1);
+                count_rec(h, flags, rlen, klen, vlen, +1);
                 cellar_cache_unpin(h->cache, f.page);
                 cellar_cache_unpin(h->cache, b);
                 return CELLAR_OK;
@@ -765,7 +818,7 @@ int cellar_hash_put_written(cellar_hash *h, uint64_t hv, const void *key, size_t
                 cellar_cache_mark_dirty(h->cache, b);
             cellar__rwunlock(&b->latch);
             if (ok) {
-                count_add(h, flags, +1);
+                count_rec(h, flags, rlen, klen, vlen, +1);
                 cellar_cache_unpin(h->cache, b);
                 return CELLAR_OK;
             }
@@ -786,7 +839,7 @@ int cellar_hash_put_written(cellar_hash *h, uint64_t hv, const void *key, size_t
         }
         rc = chain_insert(h, b, tag, small, rlen);
         if (rc == CELLAR_OK) {
-            count_add(h, flags, +1);
+            count_rec(h, flags, rlen, klen, vlen, +1);
             if (f.page)
                 remove_found(h, &f);
         }

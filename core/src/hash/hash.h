@@ -56,6 +56,9 @@ typedef struct cellar_hash_meta {
     uint32_t global_depth;
     uint32_t dir_start, dir_pages; /* logical pages */
     uint64_t records, ttl_records;
+    /* counters behind cellar_hash_counters (O(1) statistics) */
+    uint32_t bucket_pages, chain_pages, value_pages;
+    uint64_t used_bytes; /* live record bytes + 4-byte slots in bucket and chain pages */
 } cellar_hash_meta;
 
 /**
@@ -189,14 +192,25 @@ typedef struct cellar_hash_stats {
     uint64_t bucket_pages, chain_pages, value_pages, dir_pages, free_pages;
     uint64_t used_bytes, capacity_bytes;
 } cellar_hash_stats;
-/** Walk every bucket (reads pages) to fill stats. Any thread. */
+/**
+ * Fill stats from the counters the index keeps (O(1): reads no page).
+ * capacity_bytes is (bucket + chain pages) * (P - 28). Any thread; exact
+ * (one writer's state) when the writer lock is held.
+ */
+void cellar_hash_counters(cellar_hash *h, cellar_hash_stats *out);
+/**
+ * Find the same figures by walking every bucket and chain page (reads
+ * pages; O(pages)): the truth the counters are checked against. Any thread.
+ */
 int cellar_hash_stats_get(cellar_hash *h, cellar_hash_stats *out);
 /** Count unexpired records by walking every bucket. Any thread. */
 int cellar_hash_count_live(cellar_hash *h, uint64_t now, uint64_t *out);
 
 /**
- * Verify the whole structure; each problem goes to report. Writer lock held
- * (no concurrent writes). *out_problems receives the count.
+ * Verify the whole structure; each problem goes to report, including each
+ * counter (records, pages, used bytes) that differs from what the walk
+ * finds. Writer lock held (no concurrent writes). *out_problems receives the
+ * count.
  */
 int cellar_hash_check(cellar_hash *h, cellar_report_fn report, cellar_progress_fn progress,
                       void *payload, uint64_t *out_problems);

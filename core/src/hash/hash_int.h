@@ -44,7 +44,13 @@ struct cellar_hash {
     uint32_t dir_start, dir_pages; /* logical pages, contiguous */
     uint8_t *dir_dirty; /* one byte per directory page */
 
+    /* Counters kept so that statistics cost O(1) (persisted in the meta
+     * page; cellar_hash_check compares them with what its walk finds).
+     * Written by the writer only (under the db's write_mu), read by anyone. */
     _Atomic uint64_t records, ttl_records;
+    _Atomic uint64_t bucket_pages, chain_pages; /* pages never go away: only splits and chains add */
+    _Atomic uint64_t value_pages; /* pages of the extents live records point at */
+    _Atomic uint64_t used_bytes;  /* of bucket and chain pages: live record bytes + 4 per slot */
     _Atomic int large_readers;
     cellar_clock_fn clock;
     void *clock_payload;

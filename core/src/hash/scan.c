@@ -1,5 +1,9 @@
 /*
- * scan.c - iteration steps, statistics and the structure check.
+ * scan.c - iteration steps, the statistics walk and the structure check.
+ *
+ * Statistics come from counters (cellar_hash_counters, hash.c); the walk
+ * here finds the same figures from the pages, and the check compares the
+ * two, so a counter that drifts is reported rather than believed.
  *
  * Iteration order: a record's position is the bit-reversal of the low 32 bits
  * of its hash. A bucket of local depth d with bits b covers exactly the
@@ -233,10 +237,9 @@ int cellar_hash_count_live(cellar_hash *h, uint64_t now, uint64_t *out)
     return rc;
 }
 
-static int stats_page(cellar_hash *h, const uint8_t *pg, uint32_t pgno, void *ctx)
+/* What one bucket or chain page adds to the walked statistics. */
+static void stats_add_page(cellar_hash *h, const uint8_t *pg, cellar_hash_stats *s)
 {
-    cellar_hash_stats *s = ctx;
-    (void)pgno;
     if (pg[BK_TYPE] == CELLAR_PAGE_CHAIN)
         s->chain_pages++;
     else
@@ -250,6 +253,12 @@ static int stats_page(cellar_hash *h, const uint8_t *pg, uint32_t pgno, void *ct
         if (cellar__rec_decode(pg, h->P, bk_slot_off(pg, i), &r) && (r.flags & REC_LARGE))
             s->value_pages += pages_for(r.klen + r.vlen ? r.klen + r.vlen : 1, h->P);
     }
+}
+
+static int stats_page(cellar_hash *h, const uint8_t *pg, uint32_t pgno, void *ctx)
+{
+    (void)pgno;
+    stats_add_page(h, pg, ctx);
     return CELLAR_OK;
 }
 static int stats_bucket(cellar_hash *h, cellar_page *p, void *ctx) { return each_in_chain(h, p, stats_page, ctx); }
@@ -273,6 +282,7 @@ typedef struct check_ctx {
     cellar_report_fn report;
     void *payload;
     uint64_t problems, records, ttl;
+    cellar_hash_stats found; /* the walk's page counts and used bytes */
     uint8_t *owner;  /* per physical page: 0 unseen, 1 used */
     uint8_t *lowner; /* per logical page */
     uint64_t phys_pages, map_len;
@@ -330,6 +340,7 @@ static int check_page(cellar_hash *h, const uint8_t *pg, uint32_t pgno, void *ct
         problem(c, cellar_cache_place_of(h->cache, pgno), "bucket page layout is inconsistent");
         return CELLAR_OK;
     }
+    stats_add_page(h, pg, &c->found);
     if (pg[BK_DEPTH] != c->ld || cellar__get32(pg + BK_BITS) != c->bits)
         problem(c, cellar_cache_place_of(h->cache, pgno), "chain page depth or bits differ from its bucket");
     unsigned ns = bk_nslots(pg);
@@ -361,10 +372,30 @@ static int check_page(cellar_hash *h, const uint8_t *pg, uint32_t pgno, void *ct
     return CELLAR_OK;
 }
 
+/* The counters behind the statistics must equal what the walk found. */
+static void check_counter(check_ctx *c, const char *what, uint64_t kept, uint64_t found)
+{
+    if (kept != found)
+        problem(c, 0, "%s counter is %llu but the pages hold %llu", what, (unsigned long long)kept,
+                (unsigned long long)found);
+}
+static void check_counters(cellar_hash *h, check_ctx *c)
+{
+    cellar_hash_stats k;
+    cellar_hash_counters(h, &k);
+    check_counter(c, "bucket page", k.bucket_pages, c->found.bucket_pages);
+    check_counter(c, "chain page", k.chain_pages, c->found.chain_pages);
+    check_counter(c, "value page", k.value_pages, c->found.value_pages);
+    check_counter(c, "used byte", k.used_bytes, c->found.used_bytes);
+}
+
 int cellar_hash_check(cellar_hash *h, cellar_report_fn report, cellar_progress_fn progress,
                       void *payload, uint64_t *out_problems)
 {
-    check_ctx c = { report, payload, 0, 0, 0, NULL, NULL, 0, 0, 0, 0, 0 };
+    check_ctx c;
+    memset(&c, 0, sizeof c);
+    c.report = report;
+    c.payload = payload;
     cellar_space_stats ss;
     cellar_cache_space_stats(h->cache, &ss);
     c.phys_pages = ss.phys_pages;
@@ -435,6 +466,7 @@ int cellar_hash_check(cellar_hash *h, cellar_report_fn report, cellar_progress_f
         if (c.ttl != atomic_load(&h->ttl_records))
             problem(&c, 0, "TTL record count is %llu but %llu were found",
                     (unsigned long long)atomic_load(&h->ttl_records), (unsigned long long)c.ttl);
+        check_counters(h, &c);
         uint64_t leaked = 0, lleaked = 0;
         for (uint64_t p = 0; p < c.phys_pages; p++)
             leaked += !c.owner[p];
