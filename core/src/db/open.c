@@ -626,6 +626,8 @@ static int load_existing(cellar_inst *in, size_t cache_size, uint64_t file_size)
     cellar__header_meta(hdr, &m, &sm);
     rc = cellar_cache_space_load(in->cache, &sm, file_pages);
     if (rc == CELLAR_OK)
+        cellar__cache_autosize(in); /* an automatic budget fits the data from the start */
+    if (rc == CELLAR_OK)
         rc = cellar_hash_open(&in->hash, in->cache, in->path, in->P, &m);
     if (rc != CELLAR_OK)
         return rc;
