@@ -28,14 +28,10 @@ struct cellar_wal {
     const cellar_vfs *vfs;
     cellar_file *file;
     char *path;
-    uint32_t page_size;
     uint64_t file_id;
     uint64_t salt;
-    int mode;
-    bool readonly;
 
     uint64_t end;                 /* append position (writer lock) */
-    uint32_t last_crc;            /* chain seed for the next record */
     _Atomic uint64_t written;     /* handed to the OS */
     _Atomic uint64_t durable;     /* fsynced */
     uint8_t *buf;                 /* bytes [written, written + buf_len) */
@@ -46,20 +42,25 @@ struct cellar_wal {
     uint8_t *map;
     uint64_t map_len;
     uint64_t map_kept;            /* pages before this were given back (map_unback) */
-    bool no_map;                  /* the vfs or file system cannot: use write */
     cellar_mutex sync_mu;
+
+    /* batch in progress */
+    uint64_t batch_start, batch_pages;
+    /* scan results */
+    uint64_t chain_end;
+    uint64_t last_batch_start, last_batch_ckpt, last_batch_resume;
+
+    uint32_t page_size;
+    uint32_t last_crc;            /* chain seed for the next record */
+    uint32_t batch_crc;
+    int mode;
     /* An fsync failed: the OS may have dropped log pages it held, so later
      * records could be durable past a hole. Refuse further use; a reopen
      * recovers what did reach the disk. */
     _Atomic int sync_failed;
-
-    /* batch in progress */
-    uint64_t batch_start, batch_pages;
-    uint32_t batch_crc;
-    /* scan results */
-    uint64_t chain_end;
+    bool readonly;
+    bool no_map;                  /* the vfs or file system cannot: use write */
     bool has_batch;
-    uint64_t last_batch_start, last_batch_ckpt, last_batch_resume;
 };
 
 static uint32_t salt_seed(uint64_t salt) { return (uint32_t)salt; }
