@@ -343,21 +343,26 @@ static void many_child(result *r, void *p)
     r->n = a->n;
 }
 
-START_TEST(test_ten_million_keys_small_cache)
+/* Run many_child on n records (long_n under CELLAR_LONG_TESTS), print the
+ * figures, assert the peak RSS. */
+static void many_test(const char *file, uint64_t n, uint64_t long_n, int random)
 {
-    many_arg a = { tu_path("large.cellar"), SANITIZED ? 1000000u : 10000000u, 0 };
+    many_arg a = { tu_path(file), SANITIZED ? n / 10 : n, random };
     if (tu_long() && !SANITIZED)
-        a.n = 20000000u;
+        a.n = long_n;
     result r = in_child(many_child, &a);
     remove_db(a.path);
     ck_assert_msg(r.rc == CELLAR_OK, "%s", r.msg);
-    printf("large: %" PRIu64 " records, 32 MiB cache: fill %.1f s, get %.1f s, reopen + get_many %.1f s; "
-           "file %.0f MiB; peak RSS %.1f MiB%s\n",
-           r.n, r.t1, r.t2, r.t3, (double)r.extra / 1048576.0, (double)r.hwm_kb / 1024.0,
+    printf("large%s: %" PRIu64 " records, 32 MiB cache: fill %.1f s (%.0f/s), get %.1f s, reopen + get_many "
+           "%.1f s; file %.0f MiB; peak RSS %.1f MiB%s\n",
+           random ? ", random order, a commit per key" : ", bucket order", r.n, r.t1, (double)r.n / r.t1, r.t2,
+           r.t3, (double)r.extra / 1048576.0, (double)r.hwm_kb / 1024.0,
            SANITIZED ? " (sanitizer: not asserted)" : "");
     if (!SANITIZED)
         ck_assert_msg(r.hwm_kb <= 100 * 1024, "peak RSS %ld KiB is over 100 MiB", r.hwm_kb);
 }
+
+START_TEST(test_ten_million_keys_small_cache) { many_test("large.cellar", 10000000u, 20000000u, 0); }
 END_TEST
 
 /* Random order, one commit per key, as users write: every insert lands in
@@ -365,21 +370,7 @@ END_TEST
  * written back all the time (shadow paging, no checkpoint needed for it).
  * 2,000,000 records (10,000,000 under CELLAR_LONG_TESTS), all read back in
  * another random order; peak RSS at most 100 MiB. */
-START_TEST(test_random_order_small_cache)
-{
-    many_arg a = { tu_path("random.cellar"), SANITIZED ? 200000u : 2000000u, 1 };
-    if (tu_long() && !SANITIZED)
-        a.n = 10000000u;
-    result r = in_child(many_child, &a);
-    remove_db(a.path);
-    ck_assert_msg(r.rc == CELLAR_OK, "%s", r.msg);
-    printf("large, random order: %" PRIu64 " records, 32 MiB cache: fill %.1f s (%.0f puts/s), get %.1f s, "
-           "reopen + get_many %.1f s; file %.0f MiB; peak RSS %.1f MiB%s\n",
-           r.n, r.t1, (double)r.n / r.t1, r.t2, r.t3, (double)r.extra / 1048576.0, (double)r.hwm_kb / 1024.0,
-           SANITIZED ? " (sanitizer: not asserted)" : "");
-    if (!SANITIZED)
-        ck_assert_msg(r.hwm_kb <= 100 * 1024, "peak RSS %ld KiB is over 100 MiB", r.hwm_kb);
-}
+START_TEST(test_random_order_small_cache) { many_test("random.cellar", 2000000u, 10000000u, 1); }
 END_TEST
 
 /* ======================================================================== */
