@@ -1,11 +1,18 @@
 /*
- * cache.c - the sharded LRU page cache (see cache.h for the contract).
+ * cache.c - the sharded page cache (see cache.h for the contract).
  *
- * Each shard: a mutex, a chained hash table of its frames, an LRU list of the
- * frames that may be evicted (clean and unpinned; most recent at the head),
- * and a list of dirty frames. A frame moves out of the LRU list when pinned
- * or dirtied and back in when unpinned clean. Eviction takes the LRU tail, so
- * it is O(1); a miss with no evictable frame allocates one more frame.
+ * Each shard: a mutex, a chained hash table of its frames, a recency list of
+ * its clean frames (pinned or not; most recent at the head), and a list of
+ * dirty frames. Eviction is second-chance: from the tail, a frame touched
+ * since the last look goes back to the head, an unpinned one is taken; a
+ * miss with no frame to take allocates one more frame.
+ *
+ * A hit takes no mutex: the table is walked with atomic loads, the frame is
+ * pinned with a compare-and-swap that fails while the frame is being taken
+ * for another page (pins == -1), and the pin is checked against the page
+ * number, so a walk that races an eviction only ever misses, and then takes
+ * the locked path. Frames are freed only at close, so a walk never touches
+ * freed memory; a replaced table is kept until close for the same reason.
  *
  * Loading: on a miss the frame is inserted in state "loading" with its latch
  * held exclusive by the loader; other threads that find it pin it and wait
@@ -38,35 +45,40 @@ static inline shard *shard_of(cellar_cache *c, uint32_t pgno)
 {
     return &c->shards[(pgno * 0x9E3779B1u) >> 28 & (NSHARDS - 1)];
 }
-static inline size_t bucket_of(const shard *s, uint32_t pgno)
+static inline size_t bucket_of(const ptable *t, uint32_t pgno)
 {
-    return ((pgno * 0x85EBCA6Bu) >> 4) & (s->nbuckets - 1);
+    return ((pgno * 0x85EBCA6Bu) >> 4) & (t->nbuckets - 1);
 }
 
 static cellar_page *table_find(shard *s, uint32_t pgno)
 {
-    for (cellar_page *p = s->table[bucket_of(s, pgno)]; p; p = p->hnext)
-        if (p->pgno == pgno)
+    ptable *t = atomic_load_explicit(&s->table, memory_order_acquire);
+    for (cellar_page *p = atomic_load_explicit(&t->b[bucket_of(t, pgno)], memory_order_acquire); p;
+         p = atomic_load_explicit(&p->hnext, memory_order_acquire))
+        if (atomic_load_explicit(&p->pgno, memory_order_relaxed) == pgno)
             return p;
     return NULL;
 }
 static void table_insert(shard *s, cellar_page *p)
 {
-    size_t b = bucket_of(s, p->pgno);
-    p->in_table = true;
-    p->hnext = s->table[b];
-    s->table[b] = p;
+    ptable *t = atomic_load_explicit(&s->table, memory_order_relaxed);
+    size_t b = bucket_of(t, p->pgno);
+    atomic_store_explicit(&p->hnext, atomic_load_explicit(&t->b[b], memory_order_relaxed), memory_order_relaxed);
+    atomic_store_explicit(&p->in_table, true, memory_order_release); /* after pgno */
+    atomic_store_explicit(&t->b[b], p, memory_order_release);
 }
 static void table_remove(shard *s, cellar_page *p)
 {
-    if (!p->in_table)
+    if (!atomic_load_explicit(&p->in_table, memory_order_relaxed))
         return;
-    p->in_table = false;
-    cellar_page **pp = &s->table[bucket_of(s, p->pgno)];
-    while (*pp && *pp != p)
-        pp = &(*pp)->hnext;
-    if (*pp)
-        *pp = p->hnext;
+    atomic_store_explicit(&p->in_table, false, memory_order_release);
+    ptable *t = atomic_load_explicit(&s->table, memory_order_relaxed);
+    _Atomic(cellar_page *) *pp = &t->b[bucket_of(t, p->pgno)];
+    cellar_page *q;
+    while ((q = atomic_load_explicit(pp, memory_order_relaxed)) != NULL && q != p)
+        pp = &q->hnext;
+    if (q) /* a walker standing on p still follows its link */
+        atomic_store_explicit(pp, atomic_load_explicit(&p->hnext, memory_order_relaxed), memory_order_release);
 }
 
 static void frame_free(cellar_page *p)
@@ -78,15 +90,61 @@ static void frame_free(cellar_page *p)
     free(p);
 }
 
-/* Take a frame for a new page in shard s (mutex held): evict the LRU tail or
- * allocate. Returns NULL on out-of-memory. */
+/* Grow the shard's table with its frame count (chains stay short). */
+static void table_grow(shard *s)
+{
+    ptable *t = atomic_load_explicit(&s->table, memory_order_relaxed);
+    if (s->frames <= t->nbuckets)
+        return;
+    size_t nb = t->nbuckets * 2;
+    ptable *nt = calloc(1, sizeof *nt + nb * sizeof nt->b[0]);
+    ptable **r = realloc(s->retired, (s->nretired + 1) * sizeof *r); /* NOLINT(bugprone-sizeof-expression): a pointer array's element */
+    if (r)
+        s->retired = r;
+    if (!nt || !r) {
+        free(nt);
+        return; /* longer chains, still correct */
+    }
+    nt->nbuckets = nb;
+    /* frames move to the new table one by one; a walker of the old one may
+     * follow a moved frame's link into a new chain and miss, never more */
+    for (size_t i = 0; i < t->nbuckets; i++) {
+        cellar_page *q = atomic_load_explicit(&t->b[i], memory_order_relaxed);
+        while (q) {
+            cellar_page *next = atomic_load_explicit(&q->hnext, memory_order_relaxed);
+            size_t b = bucket_of(nt, q->pgno);
+            atomic_store_explicit(&q->hnext, atomic_load_explicit(&nt->b[b], memory_order_relaxed),
+                                  memory_order_release);
+            atomic_store_explicit(&nt->b[b], q, memory_order_relaxed);
+            q = next;
+        }
+    }
+    atomic_store_explicit(&s->table, nt, memory_order_release);
+    s->retired[s->nretired++] = t;
+}
+
+/* Take a frame for a new page in shard s (mutex held): a frame from the
+ * recency list nobody pins, giving touched ones a second chance, or a new
+ * one. It is returned with pins == 1, out of the table and the list.
+ * Returns NULL on out-of-memory. */
 static cellar_page *frame_take(cellar_cache *c, shard *s)
 {
-    if (s->frames >= s->limit && s->lru.lru_prev != &s->lru) {
-        cellar_page *v = s->lru.lru_prev;
-        lru_remove(v);
-        table_remove(s, v);
-        return v;
+    if (s->frames >= s->limit) {
+        /* each frame is looked at most twice: the work is bounded */
+        for (size_t looked = 0, n = 2 * s->frames; looked < n && s->lru.lru_prev != &s->lru; looked++) {
+            cellar_page *v = s->lru.lru_prev;
+            int zero = 0;
+            if (atomic_exchange_explicit(&v->ref, false, memory_order_relaxed) ||
+                !atomic_compare_exchange_strong(&v->pins, &zero, -1)) {
+                lru_remove(v);
+                lru_push(s, v);
+                continue;
+            }
+            lru_remove(v);
+            table_remove(s, v);
+            atomic_store_explicit(&v->pins, 1, memory_order_release);
+            return v;
+        }
     }
     cellar_page *p = calloc(1, sizeof *p);
     if (!p)
@@ -97,27 +155,9 @@ static cellar_page *frame_take(cellar_cache *c, shard *s)
     }
     cellar__rwlock_init(&p->latch);
     p->shard_idx = (unsigned)(s - c->shards);
+    atomic_store_explicit(&p->pins, 1, memory_order_relaxed);
     s->frames++;
-    /* Grow the hash table with the frame count (chains stay short). */
-    if (s->frames > s->nbuckets) {
-        size_t nb = s->nbuckets * 2;
-        cellar_page **nt = calloc(nb, sizeof *nt); /* NOLINT(bugprone-sizeof-expression): a pointer array's element */
-        if (nt) {
-            for (size_t i = 0; i < s->nbuckets; i++) {
-                cellar_page *q = s->table[i];
-                while (q) {
-                    cellar_page *next = q->hnext;
-                    size_t b = ((q->pgno * 0x85EBCA6Bu) >> 4) & (nb - 1);
-                    q->hnext = nt[b];
-                    nt[b] = q;
-                    q = next;
-                }
-            }
-            free(s->table);
-            s->table = nt;
-            s->nbuckets = nb;
-        }
-    }
+    table_grow(s);
     return p;
 }
 
@@ -138,12 +178,14 @@ int cellar_cache_open(cellar_cache **out, const cellar_vfs *vfs, cellar_file *fi
     for (unsigned i = 0; i < NSHARDS; i++) {
         shard *s = &c->shards[i];
         cellar__mutex_init(&s->mu);
-        s->nbuckets = 64;
-        s->table = calloc(s->nbuckets, sizeof *s->table); /* NOLINT(bugprone-sizeof-expression): a pointer array's element */
+        ptable *t = calloc(1, sizeof *t + 64 * sizeof t->b[0]);
+        if (t)
+            t->nbuckets = 64;
+        atomic_store(&s->table, t);
         s->limit = (c->capacity + NSHARDS - 1) / NSHARDS;
         list_init(&s->lru);
         s->dirty.dnext = s->dirty.dprev = &s->dirty;
-        if (!s->table) {
+        if (!t) {
             cellar_cache_close(c);
             return cellar__err_oom();
         }
@@ -164,22 +206,24 @@ void cellar_cache_close(cellar_cache *c)
             cellar_page *p = s->lru.lru_next;
             while (p != &s->lru) {
                 cellar_page *n = p->lru_next;
-                if (!p->in_table)
+                if (!atomic_load(&p->in_table))
                     frame_free(p);
                 p = n;
             }
         }
-        if (s->table) {
-            for (size_t b = 0; b < s->nbuckets; b++) {
-                cellar_page *p = s->table[b];
-                while (p) {
-                    cellar_page *n = p->hnext;
-                    frame_free(p);
-                    p = n;
-                }
+        ptable *t = atomic_load(&s->table);
+        for (size_t b = 0; t && b < t->nbuckets; b++) {
+            cellar_page *p = atomic_load(&t->b[b]);
+            while (p) {
+                cellar_page *n = atomic_load(&p->hnext);
+                frame_free(p);
+                p = n;
             }
         }
-        free(s->table);
+        free(t);
+        for (size_t i = 0; i < s->nretired; i++)
+            free(s->retired[i]);
+        free(s->retired);
         cellar__mutex_destroy(&s->mu);
     }
     for (size_t b = 0; b < c->overlay_buckets; b++) {
@@ -219,16 +263,48 @@ static int load(cellar_cache *c, cellar_page *p)
     return CELLAR_OK;
 }
 
+/* A hit without the mutex: pin the frame if it holds pgno, valid. NULL
+ * sends the caller to the locked path (a miss, a load in progress, or a
+ * race with eviction). */
+static cellar_page *try_hit(shard *s, uint32_t pgno)
+{
+    cellar_page *p = table_find(s, pgno);
+    if (!p)
+        return NULL;
+    int n = atomic_load_explicit(&p->pins, memory_order_relaxed);
+    do {
+        if (n < 0)
+            return NULL;
+    } while (!atomic_compare_exchange_weak_explicit(&p->pins, &n, n + 1, memory_order_acquire, memory_order_relaxed));
+    /* state and in_table first (acquire), the page number last: a frame
+     * taken for another page since the walk shows that page's number */
+    if (atomic_load_explicit(&p->state, memory_order_acquire) != 1 ||
+        !atomic_load_explicit(&p->in_table, memory_order_acquire) ||
+        atomic_load_explicit(&p->pgno, memory_order_relaxed) != pgno) {
+        atomic_fetch_sub_explicit(&p->pins, 1, memory_order_release);
+        return NULL;
+    }
+    if (!atomic_load_explicit(&p->ref, memory_order_relaxed))
+        atomic_store_explicit(&p->ref, true, memory_order_relaxed);
+    atomic_fetch_add_explicit(&s->hits, 1, memory_order_relaxed);
+    return p;
+}
+
 int cellar_cache_get(cellar_cache *c, uint32_t pgno, cellar_page **out)
 {
     shard *s = shard_of(c, pgno);
+    cellar_page *hit = try_hit(s, pgno);
+    if (hit) {
+        *out = hit;
+        return CELLAR_OK;
+    }
     for (;;) {
         cellar__mutex_lock(&s->mu);
         cellar_page *p = table_find(s, pgno);
         if (p) {
-            p->pins++;
-            lru_remove(p);
-            s->hits++;
+            atomic_fetch_add_explicit(&p->pins, 1, memory_order_acquire); /* >= 0 under the mutex */
+            atomic_store_explicit(&p->ref, true, memory_order_relaxed);
+            atomic_fetch_add_explicit(&s->hits, 1, memory_order_relaxed);
             cellar__mutex_unlock(&s->mu);
             int st = atomic_load_explicit(&p->state, memory_order_acquire);
             if (st == 0) { /* being loaded: wait for the loader */
@@ -250,11 +326,12 @@ int cellar_cache_get(cellar_cache *c, uint32_t pgno, cellar_page **out)
             cellar__mutex_unlock(&s->mu);
             return cellar__err_oom();
         }
-        p->pgno = pgno;
-        p->pins = 1;
+        atomic_store_explicit(&p->pgno, pgno, memory_order_relaxed);
         p->dirty = false;
+        atomic_store_explicit(&p->ref, false, memory_order_relaxed);
         atomic_store_explicit(&p->state, 0, memory_order_relaxed);
         table_insert(s, p);
+        lru_push(s, p);
         s->misses++;
         cellar__mutex_unlock(&s->mu);
         /* Latched after the shard mutex is released (a latch is never taken
@@ -267,11 +344,9 @@ int cellar_cache_get(cellar_cache *c, uint32_t pgno, cellar_page **out)
         cellar__rwunlock(&p->latch);
         if (rc != CELLAR_OK) {
             cellar__mutex_lock(&s->mu);
-            table_remove(s, p);
-            p->pins--;
-            if (p->pins == 0)
-                lru_push(s, p); /* reusable; not findable */
+            table_remove(s, p); /* reusable (on the list); not findable */
             cellar__mutex_unlock(&s->mu);
+            cellar_cache_unpin(c, p);
             return rc;
         }
         *out = p;
@@ -285,22 +360,21 @@ int cellar_cache_new(cellar_cache *c, uint32_t pgno, cellar_page **out)
     cellar__mutex_lock(&s->mu);
     cellar_page *p = table_find(s, pgno);
     if (p) {
-        p->pins++;
-        lru_remove(p);
+        atomic_fetch_add_explicit(&p->pins, 1, memory_order_acquire);
     } else {
         p = frame_take(c, s);
         if (!p) {
             cellar__mutex_unlock(&s->mu);
             return cellar__err_oom();
         }
-        p->pgno = pgno;
-        p->pins = 1;
+        atomic_store_explicit(&p->pgno, pgno, memory_order_relaxed);
         p->dirty = false;
         table_insert(s, p);
     }
     atomic_store_explicit(&p->state, 1, memory_order_release);
     if (!p->dirty) {
         p->dirty = true;
+        lru_remove(p);
         dirty_push(s, p);
         atomic_fetch_add(&c->dirty, 1);
     }
@@ -314,11 +388,8 @@ int cellar_cache_new(cellar_cache *c, uint32_t pgno, cellar_page **out)
 
 void cellar_cache_unpin(cellar_cache *c, cellar_page *p)
 {
-    shard *s = &c->shards[p->shard_idx];
-    cellar__mutex_lock(&s->mu);
-    if (--p->pins == 0 && !p->dirty)
-        lru_push(s, p);
-    cellar__mutex_unlock(&s->mu);
+    (void)c;
+    atomic_fetch_sub_explicit(&p->pins, 1, memory_order_release);
 }
 
 void cellar_cache_mark_dirty(cellar_cache *c, cellar_page *p)
@@ -367,11 +438,8 @@ void cellar_cache_forget(cellar_cache *c, uint32_t pgno)
             atomic_fetch_sub(&c->dirty, 1);
         }
         table_remove(s, p);
-        if (p->pins == 0) {
-            lru_remove(p);
-            s->frames--;
-            frame_free(p);
-        } /* else: no longer findable; reused once unpinned */
+        if (!p->in_lru) /* no longer findable; reused once unpinned */
+            lru_push(s, p);
     }
     cellar__mutex_unlock(&s->mu);
 }
@@ -382,7 +450,7 @@ void cellar_cache_counters_get(cellar_cache *c, cellar_cache_counters *out)
     for (unsigned i = 0; i < NSHARDS; i++) {
         shard *s = &c->shards[i];
         cellar__mutex_lock(&s->mu);
-        out->hits += s->hits;
+        out->hits += atomic_load_explicit(&s->hits, memory_order_relaxed);
         out->misses += s->misses;
         out->frames += s->frames;
         cellar__mutex_unlock(&s->mu);

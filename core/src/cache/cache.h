@@ -43,17 +43,19 @@ typedef struct cellar_cache cellar_cache;
 /** A cached page. Fields other than data/pgno/latch are the cache's. */
 typedef struct cellar_page {
     uint8_t *data;          /* page_size bytes */
-    uint32_t pgno;
+    _Atomic uint32_t pgno;  /* stable while pinned */
     cellar_rwlock latch;    /* guards data */
     /* cache-private */
     _Atomic int state;      /* 0 loading, 1 valid, 2 failed */
-    int pins;               /* guarded by the shard mutex */
+    _Atomic int pins;       /* -1 while the frame is being taken for another page */
+    _Atomic bool ref;       /* touched since eviction last looked (second chance) */
+    _Atomic bool in_table;
     bool dirty;             /* guarded by the shard mutex */
     bool wb;                /* being written back (shard mutex) */
     bool in_lru;
-    bool in_table;
     unsigned shard_idx;
-    struct cellar_page *lru_prev, *lru_next, *hnext;
+    struct cellar_page *lru_prev, *lru_next;
+    _Atomic(struct cellar_page *) hnext;
     struct cellar_page *dnext, *dprev; /* dirty list */
 } cellar_page;
 

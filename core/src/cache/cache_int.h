@@ -11,15 +11,24 @@
 #define MIN_FRAMES 64u
 #define WB_BATCH 64u /* pages written back per batch (one write per contiguous group) */
 
+/* A shard's hash table of frames; a larger one replaces it as frames grow
+ * (the old one is kept until close: a reader may still walk it). */
+typedef struct ptable {
+    size_t nbuckets; /* power of two */
+    _Atomic(cellar_page *) b[];
+} ptable;
+
 typedef struct shard {
     cellar_mutex mu;
-    cellar_page **table;
-    size_t nbuckets;       /* power of two */
+    _Atomic(ptable *) table; /* changed under mu, walked without it by hits */
+    ptable **retired;
+    size_t nretired;
     size_t frames, limit;
-    cellar_page lru;       /* sentinel: lru.lru_next = most recent */
+    cellar_page lru;       /* sentinel: every clean frame, pinned or not; most recent first */
     cellar_page dirty;     /* sentinel of the dirty list (most recently dirtied first) */
     size_t ndirty;
-    uint64_t hits, misses;
+    _Atomic uint64_t hits;
+    uint64_t misses;
     char pad[64];
 } shard;
 

@@ -347,7 +347,7 @@ static size_t wb_gather(cellar_cache *c, wb_item *it, size_t want)
                 if (p->wb)
                     continue;
                 p->wb = true;
-                p->pins++;
+                atomic_fetch_add_explicit(&p->pins, 1, memory_order_acquire);
                 it[n++].p = p;
                 more = true;
                 break;
@@ -370,9 +370,10 @@ static void wb_release(cellar_cache *c, wb_item *it, size_t n, bool clean)
             dirty_remove(s, p);
             atomic_fetch_sub(&c->dirty, 1);
         }
-        if (--p->pins == 0 && !p->dirty)
+        if (!p->dirty && !p->in_lru && atomic_load(&p->in_table))
             lru_push(s, p);
         cellar__mutex_unlock(&s->mu);
+        atomic_fetch_sub_explicit(&p->pins, 1, memory_order_release);
     }
 }
 
