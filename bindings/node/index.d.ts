@@ -31,7 +31,7 @@ export interface KeyTypes {
 export interface OpenOptions<E extends Encoding = Encoding, KE extends KeyEncoding = KeyEncoding> {
   /** dbm-style: 'r' read-only, 'w' read-write (must exist), 'c' create if missing (default), 'n' always start empty. */
   flag?: 'r' | 'w' | 'c' | 'n';
-  /** Page cache budget in bytes (0 or omitted: the library's default, 64 MiB). */
+  /** Page cache budget in bytes, a hard bound (0 or omitted: automatic, 64 MiB growing with the data up to a quarter of memory). */
   cacheSize?: number;
   /** Durability: 'normal' (default), 'full' (fsync per commit, group commit), 'off'. */
   sync?: 'normal' | 'full' | 'off';

@@ -182,7 +182,8 @@ typedef uint64_t (*cellar_clock_fn)(void *payload);
 typedef struct cellar_options {
     unsigned int version;     /**< CELLAR_OPTIONS_VERSION */
     unsigned int flags;       /**< CELLAR_RDONLY | CELLAR_CREATE | CELLAR_TRUNCATE */
-    size_t cache_size;        /**< page cache budget in bytes; 0 = 64 MiB */
+    size_t cache_size;        /**< page cache budget in bytes, a hard bound; 0 = automatic: 64 MiB,
+                                   growing with the data up to a quarter of physical memory */
     unsigned int page_size;   /**< at creation: power of two, 4096..65536; 0 = 4096 */
     int sync;                 /**< a cellar_sync_mode */
     unsigned int mode;        /**< file mode bits at creation (umask applies); 0 = 0666 */

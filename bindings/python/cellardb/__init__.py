@@ -228,7 +228,8 @@ def open(path, flag="c", mode=0o666, *, cache_size=None, sync=None, page_size=No
         'c' read-write, created if missing (default); 'n' a new empty database.
         A trailing 's' asks for sync='full' (as dbm.gnu); 'f' is accepted.
     mode: permission bits for a new file (the umask applies), default 0o666.
-    cache_size: page cache budget in bytes (default 64 MiB).
+    cache_size: page cache budget in bytes, a hard bound (default: automatic,
+        64 MiB growing with the data up to a quarter of physical memory).
     sync: 'normal' (the default: a commit survives a process crash; power loss
         may lose the last ~1 s), 'full' (fsync before each commit returns; also
         asked for by flag 's') or 'off' (nothing durable until sync/close).
