@@ -194,7 +194,8 @@ typedef struct cellar_options {
                                    same file in this process share it): clock and payload must
                                    stay valid until every handle to the file is closed. */
     void *clock_payload;      /**< passed to clock */
-    uint64_t wal_limit;       /**< checkpoint when the log passes this many bytes; 0 = 64 MiB */
+    uint64_t wal_limit;       /**< checkpoint when the log passes this many bytes; 0 = automatic:
+                                   64 MiB, or half the data's size up to 1 GiB */
 } cellar_options;
 
 #define CELLAR_OPTIONS_INIT                                                    \

@@ -59,6 +59,7 @@ typedef struct cellar_inst {
     cellar_clock_fn clock;
     void *clock_payload;
     uint64_t wal_limit;
+    bool wal_auto;                        /* no wal_limit given: it grows with the data */
 
     quiesce q;
     cellar_mutex write_mu;

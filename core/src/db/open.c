@@ -361,7 +361,17 @@ int cellar__maybe_checkpoint(cellar_inst *in)
     if (in->readonly)
         return CELLAR_OK;
     cellar_cache *c = in->cache;
-    if (cellar_wal_end(in->wal) > in->wal_limit || cellar_cache_space_crowded(c))
+    /* A checkpoint writes every page dirtied since the last one, and random
+     * writes dirty nearly all of them: with no wal_limit given, the log may
+     * grow with the data (to half its size, 64 MiB to 1 GiB), so the cost of
+     * checkpoints per commit stays flat as the database grows. */
+    uint64_t limit = in->wal_limit;
+    if (in->wal_auto) {
+        uint64_t half = (uint64_t)cellar_cache_map_len(c) * in->P / 2;
+        if (half > limit)
+            limit = half < ((uint64_t)1 << 30) ? half : ((uint64_t)1 << 30);
+    }
+    if (cellar_wal_end(in->wal) > limit || cellar_cache_space_crowded(c))
         return cellar__checkpoint(in);
     return cellar__cache_pressure(in);
 }
@@ -739,6 +749,7 @@ CELLAR_API int cellar_open(cellar_db **out, const char *path, const cellar_optio
     in->clock = o.clock;
     in->clock_payload = o.clock_payload;
     in->wal_limit = o.wal_limit ? o.wal_limit : (uint64_t)64 << 20;
+    in->wal_auto = o.wal_limit == 0;
     in->cache_auto = o.cache_size == 0;
     in->cache_auto_max = cellar__cache_auto_bound();
     cellar__mutex_init(&in->write_mu);
