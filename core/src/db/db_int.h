@@ -50,6 +50,8 @@ typedef struct cellar_inst {
     char *path, *wal_path;
     cellar_file *file;
     bool readonly;
+    bool wal_auto;                        /* no wal_limit given: it grows with the data */
+    bool cache_auto;                      /* no cache_size given: the budget follows the data */
     int sync;
     uint32_t P;
     uint64_t file_id;
@@ -59,7 +61,6 @@ typedef struct cellar_inst {
     cellar_clock_fn clock;
     void *clock_payload;
     uint64_t wal_limit;
-    bool wal_auto;                        /* no wal_limit given: it grows with the data */
 
     quiesce q;
     cellar_mutex write_mu;
@@ -69,8 +70,7 @@ typedef struct cellar_inst {
     uint64_t sweep_cursor;
     uint64_t commits, checkpoints;
     uint64_t ck_gen;                      /* generation of the last durable checkpoint (write_mu) */
-    bool cache_auto;                      /* no cache_size given: the budget follows the data */
-    size_t cache_auto_max;                /* ... up to this many bytes */
+    size_t cache_auto_max;                /* an automatic budget grows up to this many bytes */
     _Atomic uint64_t generation;          /* bumped when compact rebuilds the file */
     uint8_t *scratch;                     /* log record building (write_mu) */
     size_t scratch_cap;
