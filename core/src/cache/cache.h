@@ -161,9 +161,12 @@ uint32_t cellar_cache_map_len(cellar_cache *c);
  * When an eighth or more of the file is free, mark dirty every logical page
  * placed past the part the data needs, so that write-back moves it to a
  * free page lower down; two checkpoints later the end of the file is free
- * and is given back. Writer only.
+ * and is given back. *out_moved: pages marked (0: nothing to do). Writer only.
  */
-int cellar_cache_move_down(cellar_cache *c);
+int cellar_cache_move_down(cellar_cache *c, uint32_t *out_moved);
+/** Write dirty pages back if they pass three quarters of the cache, down
+ * to five eighths (the one dirty-page bound). Writer only. */
+int cellar_cache_relieve(cellar_cache *c);
 /** Whether the pages freed since the last checkpoint are many (an eighth of
  * the file): a checkpoint then makes them reusable. Writer only. */
 bool cellar_cache_space_crowded(cellar_cache *c);
@@ -199,9 +202,6 @@ void cellar_cache_space_stats(cellar_cache *c, cellar_space_stats *out);
 
 /** The file page where logical page pgno lives (0: none yet). Any thread. */
 uint32_t cellar_cache_place_of(cellar_cache *c, uint32_t pgno);
-/** Whether logical page pgno has a place in the file. Any thread. */
-bool cellar__page_placed(cellar_cache *c, uint32_t pgno);
-
 /** For check: called for each physical run the space itself accounts for. */
 typedef void (*cellar_claim_fn)(void *ctx, uint64_t start, uint64_t n, const char *what);
 /** Claim the meta slots, map pages, index, free list, free and pending runs,

@@ -16,7 +16,7 @@
  *   - the map pages that changed: u32 physical page per logical id;
  *   - the map index: the physical page of every map page;
  *   - the free list: the physical runs free once the checkpoint is durable
- *     (free now, plus pending), written at the end of the file.
+ *     (free now, plus pending), in a run taken from the free pages.
  * The meta page (db layer) names the index, the free list, the number of
  * logical ids and the file's length in pages.
  *
@@ -242,8 +242,19 @@ static void phys_release(cellar_cache *c, uint32_t phys, bool fresh)
 
 uint32_t cellar_cache_map_len(cellar_cache *c) { return c->pm_len; }
 
-int cellar_cache_move_down(cellar_cache *c)
+int cellar_cache_relieve(cellar_cache *c)
 {
+    /* dirty pages may take three quarters of the cache: a hot page is
+     * written back once per checkpoint, not once per pass of the LRU */
+    size_t cap = cellar_cache_capacity(c);
+    if (cellar_cache_dirty(c) > cap / 4 * 3)
+        return cellar_cache_writeback(c, cap / 8 * 5);
+    return CELLAR_OK;
+}
+
+int cellar_cache_move_down(cellar_cache *c, uint32_t *out_moved)
+{
+    *out_moved = 0;
     uint64_t phys = atomic_load(&c->phys_pages);
     uint64_t free_now = runs_total(&c->pfree), bound = phys - free_now;
     if (c->memory_only || free_now * 8 < phys)
@@ -258,8 +269,8 @@ int cellar_cache_move_down(cellar_cache *c)
         c->fresh[l] = 0; /* to a free page, lowest first, not where it is */
         cellar_cache_mark_dirty(c, p);
         cellar_cache_unpin(c, p);
-        size_t cap = cellar_cache_capacity(c);
-        if (cellar_cache_dirty(c) > cap / 4 * 3 && (rc = cellar_cache_writeback(c, cap / 8 * 5)) != CELLAR_OK)
+        (*out_moved)++;
+        if ((rc = cellar_cache_relieve(c)) != CELLAR_OK)
             return rc;
     }
     return CELLAR_OK;
@@ -293,26 +304,21 @@ static int phys_extend(cellar_cache *c, uint32_t n, uint32_t *out)
     return CELLAR_OK;
 }
 
-int cellar_cache_extent_alloc(cellar_cache *c, uint32_t n, uint32_t *out)
+/* n contiguous free physical pages, lowest first (holes before growth). */
+static int phys_alloc(cellar_cache *c, uint32_t n, uint32_t *out)
 {
     if (runs_take(&c->pfree, n, out))
         return CELLAR_OK;
     return phys_extend(c, n, out);
 }
 
+int cellar_cache_extent_alloc(cellar_cache *c, uint32_t n, uint32_t *out) { return phys_alloc(c, n, out); }
+
 void cellar_cache_extent_free(cellar_cache *c, uint32_t start, uint32_t n) { pend(c, start, n); }
 
 bool cellar_cache_extent_ok(cellar_cache *c, uint64_t start, uint64_t n)
 {
     return start >= CELLAR_META_SLOTS && start + n <= atomic_load_explicit(&c->phys_pages, memory_order_acquire);
-}
-
-/* One free physical page, lowest first (holes before growth). */
-static int phys_take_one(cellar_cache *c, uint32_t *out)
-{
-    if (runs_take(&c->pfree, 1, out))
-        return CELLAR_OK;
-    return phys_extend(c, 1, out);
 }
 
 /* ------------------------------------------------------------------ */
@@ -392,10 +398,9 @@ static int wb_batch(cellar_cache *c, wb_item *it, size_t n)
         it[i].phys = it[i].old;
     }
     int rc = CELLAR_OK;
-    size_t taken = 0;
     for (size_t i = 0; i < n && rc == CELLAR_OK; i++)
-        if (it[i].moved && (rc = phys_take_one(c, &it[i].phys)) == CELLAR_OK)
-            taken = i + 1;
+        if (it[i].moved)
+            rc = phys_alloc(c, 1, &it[i].phys);
     if (rc == CELLAR_OK) {
         qsort(it, n, sizeof *it, cmp_phys);
         /* one write per run of consecutive physical pages whose images are
@@ -414,7 +419,6 @@ static int wb_batch(cellar_cache *c, wb_item *it, size_t n)
         for (size_t i = 0; i < n; i++)
             if (it[i].moved && it[i].phys && it[i].phys != it[i].old)
                 (void)cellar__runs_add(&c->pfree, it[i].phys, 1);
-        (void)taken;
         return rc;
     }
     for (size_t i = 0; i < n; i++) {
@@ -491,7 +495,7 @@ int cellar_cache_checkpoint(cellar_cache *c, cellar_space_meta *out)
         if (k < c->map_pages && !c->map_dirty[k] && c->map_at[k])
             continue;
         uint32_t np = 0;
-        if ((rc = phys_take_one(c, &np)) != CELLAR_OK)
+        if ((rc = phys_alloc(c, 1, &np)) != CELLAR_OK)
             break;
         uint32_t cnt = c->pm_len - k * epp < epp ? c->pm_len - k * epp : epp;
         sp_page_init(img, P, PAGE_MAP, k, cnt);
@@ -508,7 +512,7 @@ int cellar_cache_checkpoint(cellar_cache *c, cellar_space_meta *out)
         c->map_pages = nmap;
     /* the index of the map pages, one contiguous run */
     uint32_t ni = div_up(nmap, epp), istart = 0;
-    if (rc == CELLAR_OK && (rc = cellar_cache_extent_alloc(c, ni, &istart)) == CELLAR_OK) {
+    if (rc == CELLAR_OK && (rc = phys_alloc(c, ni, &istart)) == CELLAR_OK) {
         for (uint32_t k = 0; k < ni && rc == CELLAR_OK; k++) {
             uint32_t cnt = nmap - k * epp < epp ? nmap - k * epp : epp;
             sp_page_init(img, P, PAGE_INDEX, k, cnt);
@@ -531,7 +535,7 @@ int cellar_cache_checkpoint(cellar_cache *c, cellar_space_meta *out)
     }
     uint32_t fpp = free_epp(c), nf = (uint32_t)((c->pfree.n + c->ppending.n + 1 + fpp - 1) / fpp), fstart = 0;
     if (rc == CELLAR_OK && nf)
-        rc = cellar_cache_extent_alloc(c, nf, &fstart);
+        rc = phys_alloc(c, nf, &fstart);
     c->ck_all.n = 0;
     for (size_t i = 0; i < c->pfree.n && rc == CELLAR_OK; i++)
         rc = cellar__runs_add(&c->ck_all, c->pfree.v[i].start, c->pfree.v[i].count);
@@ -685,8 +689,6 @@ void cellar_cache_space_stats(cellar_cache *c, cellar_space_stats *out)
 }
 
 uint32_t cellar_cache_place_of(cellar_cache *c, uint32_t pgno) { return cellar__phys_of(c, pgno); }
-
-bool cellar__page_placed(cellar_cache *c, uint32_t pgno) { return cellar__phys_of(c, pgno) != 0; }
 
 void cellar_cache_space_claims(cellar_cache *c, cellar_claim_fn fn, void *ctx)
 {

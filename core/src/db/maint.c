@@ -423,19 +423,6 @@ static uint32_t guess_page_size(const cellar_vfs *vfs, cellar_file *f, uint64_t 
     return found;
 }
 
-typedef struct live_ctx {
-    uint8_t *live;
-    uint64_t pages;
-} live_ctx;
-
-static void mark_live(void *ctx, uint64_t start, uint64_t n, const char *what)
-{
-    live_ctx *l = ctx;
-    if (strcmp(what, "page") == 0 && start < l->pages)
-        l->live[start] = 1;
-    (void)n;
-}
-
 /* Shadow paging leaves older copies of pages in free space. When a meta
  * page and the page map it names still read back, only the pages the map
  * places are salvaged (one per logical page, the current ones); otherwise
@@ -459,17 +446,23 @@ static uint8_t *live_pages(const cellar_vfs *vfs, cellar_file *f, const char *sr
         if (cellar__os_read_full(vfs, f, hdr, HDR_LEN, (uint64_t)i * P) == CELLAR_OK &&
             cellar__get32(hdr + 16) == cellar__header_crc(hdr) && cellar__get32(hdr + 12) == P)
             in.file_id = cellar__get64(hdr + 24);
-    live_ctx l = { NULL, size / P };
+    uint64_t pages = size / P;
+    uint8_t *live = NULL;
     cellar_hash_meta m;
     cellar_space_meta sm;
     if (in.file_id && cellar__meta_read(&in, c, hdr, size) == CELLAR_OK) {
         cellar__header_meta(hdr, &m, &sm);
-        if (cellar_cache_space_load(c, &sm, size / P) == CELLAR_OK && (l.live = calloc(l.pages ? l.pages : 1, 1)))
-            cellar_cache_space_claims(c, mark_live, &l);
+        if (cellar_cache_space_load(c, &sm, pages) == CELLAR_OK && (live = calloc(pages ? pages : 1, 1))) {
+            for (uint32_t l = 1; l < cellar_cache_map_len(c); l++) {
+                uint32_t at = cellar_cache_place_of(c, l);
+                if (at && at < pages)
+                    live[at] = 1;
+            }
+        }
     }
     cellar_cache_close(c);
     free(in.path);
-    return l.live;
+    return live;
 }
 
 CELLAR_API int cellar_salvage(const char *src, const char *dest, cellar_progress_fn progress, void *payload,

@@ -341,17 +341,15 @@ int cellar__checkpoint(cellar_inst *in)
 int cellar__checkpoint_compact(cellar_inst *in)
 {
     int rc = cellar__checkpoint(in);
-    cellar_space_stats ss;
-    cellar_cache_space_stats(in->cache, &ss);
-    if (rc != CELLAR_OK || ss.free_pages * 8 < ss.phys_pages)
-        return rc;
     /* shadow paging leaves the old places free inside the file: move the
      * pages at the end down into them, then the end is given back (the
      * first checkpoint records the moves, the second frees what they left) */
-    rc = cellar_cache_move_down(in->cache);
+    uint32_t moved = 0;
     if (rc == CELLAR_OK)
+        rc = cellar_cache_move_down(in->cache, &moved);
+    if (rc == CELLAR_OK && moved)
         rc = cellar__checkpoint(in);
-    if (rc == CELLAR_OK)
+    if (rc == CELLAR_OK && moved)
         rc = cellar__checkpoint(in);
     return rc;
 }
@@ -381,12 +379,7 @@ int cellar__cache_pressure(cellar_inst *in)
     if (in->readonly)
         return CELLAR_OK;
     cellar__cache_autosize(in);
-    /* dirty pages may take three quarters of the cache: a hot page is
-     * written back once per checkpoint, not once per pass of the LRU */
-    size_t cap = cellar_cache_capacity(in->cache);
-    if (cellar_cache_dirty(in->cache) > cap / 4 * 3)
-        return cellar_cache_writeback(in->cache, cap / 8 * 5);
-    return CELLAR_OK;
+    return cellar_cache_relieve(in->cache);
 }
 
 size_t cellar__cache_auto_bound(void)

@@ -473,7 +473,7 @@ int cellar_hash_check(cellar_hash *h, cellar_report_fn report, cellar_progress_f
         if (leaked)
             problem(&c, 0, "%llu pages belong to nothing (leaked)", (unsigned long long)leaked);
         for (uint32_t p = 1; p < c.map_len; p++)
-            lleaked += !c.lowner[p] && cellar__page_placed(h->cache, p);
+            lleaked += !c.lowner[p] && cellar_cache_place_of(h->cache, p) != 0;
         if (lleaked)
             problem(&c, 0, "%llu mapped pages belong to nothing (leaked)", (unsigned long long)lleaked);
     }
