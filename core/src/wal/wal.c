@@ -151,6 +151,7 @@ int cellar_wal_open(cellar_wal **out, const cellar_vfs *vfs, const char *path,
     w->file_id = file_id;
     w->mode = sync_mode;
     w->readonly = readonly;
+    w->no_map = readonly || !cellar__os_can_map(vfs); /* decided once: appends map or write */
     cellar__mutex_init(&w->sync_mu);
     unsigned flags = CELLAR_VFS_NOFOLLOW | (readonly ? CELLAR_VFS_READ : CELLAR_VFS_WRITE | CELLAR_VFS_CREATE);
     int rc = vfs->open(vfs, path, flags, t_create_mode ? t_create_mode : 0666, &w->file);
@@ -481,8 +482,6 @@ static int append_rec(cellar_wal *w, int type, const cellar_wal_piece *pieces, s
     cellar__put32(h, crc);
 
     uint64_t rec_off = w->end;
-    if (!w->no_map && !w->map && !cellar__os_can_map(w->vfs))
-        w->no_map = true;
     if (!w->no_map) {
         /* copy into the mapping: in the kernel's page cache at once (a
          * process crash keeps it), and no call at all */
