@@ -158,6 +158,11 @@ void cellar__header_meta(const uint8_t *hdr, cellar_hash_meta *out, cellar_space
 /** The current meta page of the two slots (valid checksum, higher
  * generation) into hdr (HDR_LEN bytes), read through c's raw reads. */
 int cellar__meta_read(cellar_inst *in, cellar_cache *c, uint8_t *hdr, uint64_t file_size);
+/** Open the index of the current meta page over cache c: the meta page
+ * into hdr, c's space loaded, *out the index (with the instance's clock);
+ * sets in->ck_gen. Used at open and after compact swaps the file in. */
+int cellar__index_load(cellar_inst *in, cellar_cache *c, uint64_t file_size, uint64_t file_pages, uint8_t *hdr,
+                       cellar_hash **out);
 
 /* txn.c */
 /** Commit ops under write_mu (caller holds it): validate reads, log, apply;

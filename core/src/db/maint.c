@@ -155,8 +155,8 @@ static int copy_records(cellar_inst *in, cellar_db *dst, cellar_progress_fn prog
 
 /* Write the pages of file `src` over the database as one logged batch.
  * Both meta slots get the copy's newest meta page, with this database's
- * identity and the salt of the log that follows (*out_salt). */
-static int swap_in(cellar_inst *in, const char *src, uint64_t *out_salt)
+ * identity and the salt of the log that follows. */
+static int swap_in(cellar_inst *in, const char *src)
 {
     cellar_file *f = NULL;
     int rc = in->vfs->open(in->vfs, src, CELLAR_VFS_READ, 0, &f);
@@ -216,7 +216,6 @@ static int swap_in(cellar_inst *in, const char *src, uint64_t *out_salt)
         rc = cellar_wal_reset_salt(in->wal, salt);
     free(pg);
     in->vfs->close(f);
-    *out_salt = salt;
     return rc;
 }
 
@@ -232,26 +231,16 @@ static int reload(cellar_inst *in, size_t cache_bytes)
     uint8_t hdr[HDR_LEN];
     rc = cellar_cache_open(&c, in->vfs, in->file, in->path, in->P, cache_bytes);
     if (rc == CELLAR_OK)
-        rc = cellar__meta_read(in, c, hdr, size);
-    cellar_hash_meta m;
-    cellar_space_meta sm;
-    if (rc == CELLAR_OK) {
-        cellar__header_meta(hdr, &m, &sm);
-        rc = cellar_cache_space_load(c, &sm, size / in->P);
-    }
-    if (rc == CELLAR_OK)
-        rc = cellar_hash_open(&h, c, in->path, in->P, &m);
+        rc = cellar__index_load(in, c, size, size / in->P, hdr, &h);
     if (rc != CELLAR_OK) {
         cellar_hash_close(h);
         cellar_cache_close(c);
         return rc;
     }
-    cellar_hash_set_clock(h, in->clock, in->clock_payload);
     cellar_hash_close(in->hash);
     cellar_cache_close(in->cache);
     in->hash = h;
     in->cache = c;
-    in->ck_gen = cellar__get64(hdr + 88);
     return CELLAR_OK;
 }
 
@@ -298,8 +287,7 @@ CELLAR_API int cellar_compact(cellar_db *db, cellar_progress_fn progress, void *
         /* readers step out of the way for the swap */
         cellar__db_leave(db);
         cellar__quiesce_lock(&in->q);
-        uint64_t salt = 0;
-        rc = swap_in(in, tmp, &salt);
+        rc = swap_in(in, tmp);
         if (rc == CELLAR_OK)
             rc = reload(in, cache_bytes);
         if (rc == CELLAR_OK)

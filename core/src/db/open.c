@@ -564,6 +564,25 @@ int cellar__meta_read(cellar_inst *in, cellar_cache *c, uint8_t *hdr, uint64_t f
     return CELLAR_OK;
 }
 
+int cellar__index_load(cellar_inst *in, cellar_cache *c, uint64_t file_size, uint64_t file_pages, uint8_t *hdr,
+                       cellar_hash **out)
+{
+    int rc = cellar__meta_read(in, c, hdr, file_size);
+    cellar_hash_meta m;
+    cellar_space_meta sm;
+    if (rc == CELLAR_OK) {
+        cellar__header_meta(hdr, &m, &sm);
+        rc = cellar_cache_space_load(c, &sm, file_pages);
+    }
+    if (rc == CELLAR_OK)
+        rc = cellar_hash_open(out, c, in->path, in->P, &m);
+    if (rc != CELLAR_OK)
+        return rc;
+    cellar_hash_set_clock(*out, in->clock, in->clock_payload);
+    in->ck_gen = cellar__get64(hdr + 88);
+    return CELLAR_OK;
+}
+
 static int load_existing(cellar_inst *in, size_t cache_size, uint64_t file_size)
 {
     uint8_t hdr[HDR_LEN] = { 0 };
@@ -621,20 +640,9 @@ static int load_existing(cellar_inst *in, size_t cache_size, uint64_t file_size)
         if (rc != CELLAR_OK)
             return rc;
     }
-    if ((rc = cellar__meta_read(in, in->cache, hdr, file_size)) != CELLAR_OK)
+    if ((rc = cellar__index_load(in, in->cache, file_size, file_pages, hdr, &in->hash)) != CELLAR_OK)
         return rc;
-    in->ck_gen = cellar__get64(hdr + 88);
-    cellar_hash_meta m;
-    cellar_space_meta sm;
-    cellar__header_meta(hdr, &m, &sm);
-    rc = cellar_cache_space_load(in->cache, &sm, file_pages);
-    if (rc == CELLAR_OK)
-        cellar__cache_autosize(in); /* an automatic budget fits the data from the start */
-    if (rc == CELLAR_OK)
-        rc = cellar_hash_open(&in->hash, in->cache, in->path, in->P, &m);
-    if (rc != CELLAR_OK)
-        return rc;
-    cellar_hash_set_clock(in->hash, in->clock, in->clock_payload);
+    cellar__cache_autosize(in); /* an automatic budget fits the data from the start */
     /* the log this checkpoint names holds the commits after it; any other
      * log is older and covered */
     bool ours = cellar_wal_salt(in->wal) == cellar__get64(hdr + 96);
